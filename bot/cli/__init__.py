@@ -1,0 +1,94 @@
+"""The `quetma` command line: parsing, shared services, exit codes (0 ok, 2 bad input, 1 failure)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.runtime import build_services, open_repos, resolve_username
+from bot.services import Services
+from bot.settings import ConfigError, Settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+log = logging.getLogger("quetma")
+
+
+class CliError(Exception):
+    """Bad input, told to the operator in one line (exit code 2)."""
+
+
+@dataclass
+class CliEnv:
+    """What a command handler receives besides its arguments."""
+
+    settings: Settings
+    clock: Clock
+    out: Callable[[str], None]
+
+
+Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int]]
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+@asynccontextmanager
+async def cli_services(env: CliEnv, *, need_username: bool = False) -> AsyncIterator[Services]:
+    """Open the database and services for one command; learn the bot username when links are printed."""
+    username = await resolve_username(env.settings) if need_username else env.settings.bot_username or ""
+    async with open_repos(env.settings) as repos:
+        services = await build_services(env.settings, repos, clock=env.clock)
+        services.bot_username = username
+        yield services
+
+
+def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quetma", description="QuetMa: Telegram QR check-in service")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for registrar in registrars:
+        registrar(sub)
+    return parser
+
+
+def registrars() -> list[Registrar]:
+    from bot.cli import reports, service, venues
+
+    return [service.register, venues.register, reports.register]
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, out: Callable[[str], None] = print) -> int:
+    """Parse, configure and run one command; map errors to exit codes with one-line messages."""
+    parser = build_parser(registrars())
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage line
+        return EXIT_OK if exc.code == 0 else EXIT_BAD_INPUT
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"quetma: configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    handler: Handler = args.handler
+    env = CliEnv(settings=settings, clock=clock or SystemClock(), out=out)
+    try:
+        return asyncio.run(handler(args, env))
+    except (CliError, ConfigError) as exc:
+        print(f"quetma: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the operator gets one line; details go to the log
+        log.debug("command failed", exc_info=True)
+        print(f"quetma: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

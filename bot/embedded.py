@@ -1,0 +1,554 @@
+"""Runs a SecantusDB server as a child process next to QuetMa's data and shares it between processes.
+
+SecantusDB is only ever run as a separate program, never imported. Everything about one server
+lives in the data directory:
+
+- `db/`            the WiredTiger storage (one server at a time: WiredTiger locks it);
+- `secantus.json`  the running server (`ServerRecord`);
+- `secantus.log`   the server's stdout and stderr;
+- `secantusd.toml` the server's config file (command-line flags take precedence);
+- `launcher.lock`  held while a process checks, starts or stops the server;
+- `clients/`       one file per launcher using the server, named `<pid>-<token>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from bot.clock import Clock, SystemClock
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+RECORD_FILE = "secantus.json"
+LOG_FILE = "secantus.log"
+CONFIG_FILE = "secantusd.toml"
+LOCK_FILE = "launcher.lock"
+CLIENTS_DIR = "clients"
+STORAGE_DIR = "db"
+
+_POLL_SECONDS = 0.05
+_STOP_GRACE_SECONDS = 10.0
+_KILL_GRACE_SECONDS = 5.0
+_PORT_ATTEMPTS = 3
+_LOG_TAIL_LINES = 3
+_LOG_LINE_LIMIT = 300
+_PROC = Path("/proc")
+_CONFIG_TEXT = (
+    "# SecantusDB settings for QuetMa's embedded server.\n"
+    "# The launcher passes --host, --port, --storage-path and --log-level, which take precedence.\n"
+)
+
+
+class EmbeddedDatabaseError(Exception):
+    """The embedded SecantusDB server could not be started, reused or stopped."""
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """A running SecantusDB server, as stored in `<data dir>/secantus.json`."""
+
+    host: str
+    port: int
+    pid: int
+    started_at: str
+
+    @property
+    def uri(self) -> str:
+        """The MongoDB connection string of this server."""
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    def to_json(self) -> str:
+        """The record as a JSON document."""
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerRecord:
+        """Parse a record, raising `ValueError` when it is malformed."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("the server record is not a JSON object")
+        host, port, pid, started_at = (data.get(k) for k in ("host", "port", "pid", "started_at"))
+        if not isinstance(host, str) or not isinstance(started_at, str):
+            raise ValueError("the server record lacks host or started_at")
+        if type(port) is not int or type(pid) is not int:
+            raise ValueError("the server record lacks an integer port or pid")
+        return cls(host=host, port=port, pid=pid, started_at=started_at)
+
+
+class _PortTaken(Exception):
+    """The server lost the race for its port to another program."""
+
+
+class EmbeddedDatabase:
+    """Starts, reuses and stops the SecantusDB server that serves one data directory."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        ping: Callable[[str], Awaitable[bool]],
+        python: str = sys.executable,
+        start_timeout: float = 30.0,
+        log_level: str = "WARNING",
+        clock: Clock | None = None,
+    ) -> None:
+        self._data_dir = Path(data_dir).resolve()
+        self._ping = ping
+        self._python = python
+        self._start_timeout = start_timeout
+        self._log_level = log_level
+        self._clock: Clock = clock or SystemClock()
+        self._record: ServerRecord | None = None
+        self._client_file: Path | None = None
+        self._started_here = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The directory holding the storage, the record, the log and the lock."""
+        return self._data_dir
+
+    @property
+    def uri(self) -> str:
+        """The connection string of the server in use; only valid after `start()`."""
+        if self._record is None:
+            raise RuntimeError("EmbeddedDatabase.uri read before start()")
+        return self._record.uri
+
+    @property
+    def started_here(self) -> bool:
+        """Whether this launcher started the server (rather than reusing a running one)."""
+        return self._started_here
+
+    @property
+    def _record_path(self) -> Path:
+        return self._data_dir / RECORD_FILE
+
+    @property
+    def _storage_path(self) -> Path:
+        return self._data_dir / STORAGE_DIR
+
+    @property
+    def _log_path(self) -> Path:
+        return self._data_dir / LOG_FILE
+
+    @property
+    def _clients_dir(self) -> Path:
+        return self._data_dir / CLIENTS_DIR
+
+    async def start(self) -> str:
+        """Reuse the live server recorded for the data directory, or start one; return its URI."""
+        if self._record is not None:
+            return self._record.uri
+        _prepare_data_dir(self._data_dir)
+        async with self._launcher_lock():
+            record = await self._reusable_record()
+            started_here = record is None
+            if record is None:
+                record = await self._launch()
+                try:
+                    _write_record(self._record_path, record)
+                except BaseException:
+                    await _terminate(record.pid)
+                    raise
+            self._client_file = _register_client(self._clients_dir)
+        self._record = record
+        self._started_here = started_here
+        logger.info(
+            "%s SecantusDB pid %d at %s:%d",
+            "started" if started_here else "reusing",
+            record.pid,
+            record.host,
+            record.port,
+        )
+        return record.uri
+
+    async def stop(self) -> None:
+        """Stop using the server; stop the server itself only if no other live launcher uses it."""
+        client_file, self._client_file = self._client_file, None
+        self._record = None
+        if client_file is None:
+            return
+        async with self._launcher_lock():
+            client_file.unlink(missing_ok=True)
+            others = _live_clients(self._clients_dir)
+            if others:
+                logger.info("leaving SecantusDB running for %d other user(s)", others)
+                return
+            record = _read_record(self._record_path)
+            if record is not None and _pid_alive(record.pid, reap=True):
+                argv = _command_line(record.pid)
+                if argv is None or _serves_storage(argv, self._storage_path):
+                    await _terminate(record.pid)
+                else:
+                    logger.warning(
+                        "pid %d in %s is not our SecantusDB; not stopping it", record.pid, RECORD_FILE
+                    )
+            self._record_path.unlink(missing_ok=True)
+
+    async def __aenter__(self) -> EmbeddedDatabase:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @contextlib.asynccontextmanager
+    async def _launcher_lock(self) -> AsyncIterator[None]:
+        """Hold `launcher.lock` exclusively; polled so that the event loop keeps running meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._start_timeout + _STOP_GRACE_SECONDS + _KILL_GRACE_SECONDS
+        fd = os.open(self._data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if loop.time() >= deadline:
+                        raise EmbeddedDatabaseError(
+                            f"another process has held {self._data_dir / LOCK_FILE} for too long"
+                        ) from None
+                    await asyncio.sleep(_POLL_SECONDS)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    async def _reusable_record(self) -> ServerRecord | None:
+        """The recorded server if it is alive and answers; otherwise clear the stale record."""
+        record = _read_record(self._record_path)
+        if record is None:
+            return None
+        if not _pid_alive(record.pid, reap=True):
+            logger.info("SecantusDB pid %d from %s is gone; starting a new server", record.pid, RECORD_FILE)
+        else:
+            argv = _command_line(record.pid)
+            on_our_storage = argv is not None and _serves_storage(argv, self._storage_path)
+            as_recorded = (
+                on_our_storage and argv is not None and _flag_value(argv, "--port") == str(record.port)
+            )
+            if (argv is None or as_recorded) and await self._ping(record.uri):
+                return record
+            # Whatever runs on our storage holds the WiredTiger lock a new server needs.
+            if on_our_storage:
+                logger.warning("SecantusDB pid %d does not answer; terminating it", record.pid)
+                await _terminate(record.pid)
+            else:
+                logger.warning("pid %d from %s is not our SecantusDB; ignoring it", record.pid, RECORD_FILE)
+        self._record_path.unlink(missing_ok=True)
+        return None
+
+    async def _launch(self) -> ServerRecord:
+        """Start a server on a free loopback port and wait until it answers."""
+        config = _ensure_config(self._data_dir / CONFIG_FILE)
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            port = _free_port(LOOPBACK)
+            argv = [
+                *("-m", "secantus", "--config", str(config)),
+                *("--host", LOOPBACK, "--port", str(port)),
+                *("--storage-path", str(self._storage_path), "--log-level", self._log_level),
+            ]
+            started_at = self._clock.now().isoformat()
+            offset = _append_log(
+                self._log_path, f"--- {started_at} starting SecantusDB on {LOOPBACK}:{port}\n"
+            )
+            pid = _spawn(self._python, argv, self._log_path)
+            record = ServerRecord(host=LOOPBACK, port=port, pid=pid, started_at=started_at)
+            try:
+                await self._wait_until_ready(record, offset)
+            except _PortTaken:
+                logger.info("port %d was taken before SecantusDB bound it (attempt %d)", port, attempt)
+                continue
+            except BaseException:
+                await _terminate(pid)
+                raise
+            return record
+        raise EmbeddedDatabaseError(
+            f"SecantusDB could not bind a free port on {LOOPBACK} in {_PORT_ATTEMPTS} attempts"
+        )
+
+    async def _wait_until_ready(self, record: ServerRecord, log_offset: int) -> None:
+        """Return once the child listens and answers; raise if it exits or the timeout passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._start_timeout
+        where = f"{record.host}:{record.port}"
+        while True:
+            code = _exit_code(record.pid)
+            if code is not None:
+                tail = _log_tail(self._log_path, log_offset)
+                if "Address already in use" in tail:
+                    raise _PortTaken
+                raise EmbeddedDatabaseError(
+                    f"SecantusDB exited with code {code} before answering on {where}: {tail} "
+                    f"(log: {self._log_path})"
+                )
+            # A foreign server that grabbed the port would answer the ping too: only trust our own child.
+            if _listens(record.pid, record.port) is not False and await self._ping(record.uri):
+                if _exit_code(record.pid) is None:
+                    return
+                continue
+            if loop.time() >= deadline:
+                tail = _log_tail(self._log_path, log_offset)
+                raise EmbeddedDatabaseError(
+                    f"SecantusDB did not answer on {where} within {self._start_timeout:g} s: {tail} "
+                    f"(log: {self._log_path})"
+                )
+            await asyncio.sleep(_POLL_SECONDS)
+
+
+def _prepare_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmbeddedDatabaseError(f"cannot create the data directory {data_dir}: {exc.strerror}") from exc
+
+
+def _ensure_config(path: Path) -> Path:
+    """Create an empty server config so that no `secantusd.toml` elsewhere is picked up."""
+    if not path.exists():
+        path.write_text(_CONFIG_TEXT, encoding="utf-8")
+    return path
+
+
+def _read_record(path: Path) -> ServerRecord | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return ServerRecord.from_json(text)
+    except ValueError as exc:
+        logger.warning("ignoring malformed %s: %s", path, exc)
+        return None
+
+
+def _write_record(path: Path, record: ServerRecord) -> None:
+    """Write the record so that readers see either the old file or the whole new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as file:
+        file.write(record.to_json())
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+
+
+def _append_log(path: Path, line: str) -> int:
+    """Append a line to the server log and return the offset just past it."""
+    with path.open("ab") as file:
+        file.write(line.encode("utf-8"))
+        return file.tell()
+
+
+def _log_tail(path: Path, offset: int) -> str:
+    """The last few non-empty lines written to the log since `offset`, joined into one line."""
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            text = file.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    lines = [line.strip()[:_LOG_LINE_LIMIT] for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-_LOG_TAIL_LINES:]) or "(the log is empty)"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn(python: str, args: list[str], log_path: Path) -> int:
+    """Start the server in its own session (terminal signals stay with us), output to the log."""
+    file_actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    try:
+        return os.posix_spawnp(
+            python,
+            [python, *args],
+            env,
+            file_actions=file_actions,
+            setsid=True,
+            setsigdef=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+        )
+    except OSError as exc:
+        raise EmbeddedDatabaseError(f"cannot run {python!r} to start SecantusDB: {exc.strerror}") from exc
+
+
+def _exit_code(pid: int) -> int | None:
+    """Reap our child if it has exited and return its exit code; None while it runs."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if _pid_alive(pid) else -1
+    return os.waitstatus_to_exitcode(status) if done == pid else None
+
+
+def _pid_alive(pid: int, *, reap: bool = False) -> bool:
+    """Whether a process runs under `pid` (zombies count as dead); `reap` collects our own exited child."""
+    if pid <= 0:
+        return False
+    if reap:
+        with contextlib.suppress(ChildProcessError):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    stat = _proc_stat(pid)
+    return not stat or stat[0] != "Z"
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of `/proc/<pid>/stat` after the command name, starting with the state."""
+    try:
+        text = (_PROC / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def _start_ticks(pid: int) -> str:
+    """When the process started, in clock ticks since boot ('' if unknown): tells a pid from its reuse."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat is not None and len(stat) > 19 else ""
+
+
+def _command_line(pid: int) -> list[str] | None:
+    """The process's argv; None where there is no `/proc` to ask, [] if the process is gone."""
+    if not (_PROC / "self").exists():
+        return None
+    try:
+        raw = (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return []
+    return [os.fsdecode(part) for part in raw.split(b"\0") if part]
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == flag and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith(flag + "="):
+            return arg[len(flag) + 1 :]
+    return None
+
+
+def _serves_storage(argv: list[str], storage: Path) -> bool:
+    """Whether the command line is a SecantusDB server on our storage path."""
+    return "secantus" in argv and _flag_value(argv, "--storage-path") == str(storage)
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether `pid` holds the listening TCP socket on `port`; None where `/proc` cannot tell."""
+    inodes: set[str] = set()
+    tables = 0
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = (_PROC / "net" / table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        tables += 1
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(fields[9])
+    if tables == 0:
+        return None
+    if not inodes:
+        return False
+    fd_dir = _PROC / str(pid) / "fd"
+    try:
+        fds = list(fd_dir.iterdir())
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:[") and target[len("socket:[") : -1] in inodes:
+                return True
+    return False
+
+
+async def _terminate(pid: int) -> None:
+    """SIGTERM the server, give it time to close its storage, then SIGKILL; reap it if it is our child."""
+    loop = asyncio.get_running_loop()
+    for sig, grace in ((signal.SIGTERM, _STOP_GRACE_SECONDS), (signal.SIGKILL, _KILL_GRACE_SECONDS)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            os.kill(pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
+        deadline = loop.time() + grace
+        while _pid_alive(pid, reap=True):
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+        else:
+            return
+        logger.warning("SecantusDB pid %d ignored %s", pid, sig.name)
+    raise EmbeddedDatabaseError(f"SecantusDB pid {pid} does not die")
+
+
+def _register_client(clients_dir: Path) -> Path:
+    """Record this launcher as a user of the server."""
+    clients_dir.mkdir(exist_ok=True)
+    pid = os.getpid()
+    path = clients_dir / f"{pid}-{secrets.token_hex(4)}"
+    path.write_text(_start_ticks(pid), encoding="ascii")
+    return path
+
+
+def _live_clients(clients_dir: Path) -> int:
+    """Count the launchers of live processes, deleting the files of dead ones."""
+    try:
+        paths = list(clients_dir.iterdir())
+    except FileNotFoundError:
+        return 0
+    live = 0
+    for path in paths:
+        if _client_alive(path):
+            live += 1
+        else:
+            path.unlink(missing_ok=True)
+    return live
+
+
+def _client_alive(path: Path) -> bool:
+    pid_text = path.name.partition("-")[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if not _pid_alive(pid):
+        return False
+    try:
+        recorded = path.read_text(encoding="ascii").strip()
+    except OSError:
+        return False
+    current = _start_ticks(pid)
+    return not recorded or not current or recorded == current

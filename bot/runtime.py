@@ -1,0 +1,166 @@
+"""Runtime wiring: database (embedded or external), services, the PTB application, long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from bot.clock import Clock, SystemClock
+from bot.context import BotContext, QuetmaApplication
+from bot.embedded import EmbeddedDatabase
+from bot.regions import load_catalogue
+from bot.services import Services
+from bot.settings import ConfigError, Settings
+from bot.updates import PerChatUpdateProcessor
+from handlers import citizen, common
+from storage.database import Repos
+from storage.probe import ping
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_UPDATES = 64
+# Update types the handlers use; passed to getUpdates and setWebhook.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+# Each audience registers its handlers here, in order; catch-alls come last.
+HandlerModule = Callable[[Application[Any, Any, Any, Any, Any, Any]], None]
+AUDIENCES: list[HandlerModule] = [common.register, citizen.register]
+
+
+@asynccontextmanager
+async def open_repos(settings: Settings) -> AsyncIterator[Repos]:
+    """Repositories over the configured database, starting the embedded server when none is given."""
+    embedded: EmbeddedDatabase | None = None
+    if settings.mongodb_uri is not None:
+        uri = settings.mongodb_uri.get_secret_value()
+    else:
+        embedded = EmbeddedDatabase(settings.data_dir, ping=ping)
+        uri = await embedded.start()
+    repos = Repos.open(uri, settings.db_name, tz=settings.tz, retention_days=settings.retention_days)
+    try:
+        await repos.ensure_indexes()
+        yield repos
+    finally:
+        await repos.close()
+        if embedded is not None:
+            await embedded.stop()
+
+
+def describe_database(settings: Settings) -> str:
+    """Where data lives, for logs; never includes credentials."""
+    if settings.mongodb_uri is None:
+        return f"embedded SecantusDB in {settings.data_dir}/db, database {settings.db_name}"
+    return f"external MongoDB, database {settings.db_name}"
+
+
+async def build_services(settings: Settings, repos: Repos, *, clock: Clock | None = None) -> Services:
+    """Services with the signing key: from QUETMA_SECRET, else generated once and kept in the database."""
+    if settings.secret is not None:
+        secret = settings.secret.get_secret_value()
+    else:
+        secret = await repos.meta.get_or_create("signing_secret", lambda: secrets.token_urlsafe(32))
+    return Services(
+        settings=settings,
+        repos=repos,
+        clock=clock or SystemClock(),
+        regions=load_catalogue(),
+        secret=secret.encode(),
+        bot_username=settings.bot_username or "",
+    )
+
+
+async def resolve_username(settings: Settings) -> str:
+    """The bot's username for deep links: QUETMA_BOT_USERNAME, else getMe with BOT_TOKEN."""
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.bot_token is None:
+        raise ConfigError("QUETMA_BOT_USERNAME: set it (or BOT_TOKEN) so deep links can name the bot")
+    api = settings.telegram_api_url
+    bot = Bot(settings.bot_token.get_secret_value(), base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+    try:
+        async with bot:
+            return bot.username
+    except InvalidToken:
+        raise ConfigError("BOT_TOKEN: Telegram refused this token") from None
+    except TelegramError as exc:
+        raise ConfigError(f"BOT_TOKEN: could not reach Telegram to learn the bot's username ({exc})") from None
+
+
+def build_application(services: Services, token: str) -> QuetmaApplication:
+    """The PTB application with every handler; no updater (polling adds its own)."""
+    api = services.settings.telegram_api_url
+    app = (
+        Application.builder()
+        .application_class(QuetmaApplication, kwargs={"services": services})
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        # Replies are not throttled globally; proactive messages are paced by the delivery engine.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .connection_pool_size(MAX_CONCURRENT_UPDATES)
+        .pool_timeout(10)
+        .build()
+    )
+    assert isinstance(app, QuetmaApplication)  # noqa: S101 - application_class above
+    for register in AUDIENCES:
+        register(app)
+    citizen.register_start_fallback(app)
+    common.register_fallbacks(app)
+    return app
+
+
+async def start_application(app: QuetmaApplication) -> None:
+    """Initialize, learn the bot's username, register commands, start processing."""
+    await app.initialize()
+    app.services.bot_username = app.bot.username
+    await common.set_commands(app)
+    await app.start()
+
+
+async def stop_application(app: QuetmaApplication) -> None:
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def stop_event_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
+    """The bot with long polling until SIGINT/SIGTERM."""
+    assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
+    stop = stop_event_on_signals()
+    async with open_repos(settings) as repos:
+        services = await build_services(settings, repos, clock=clock)
+        app = build_application(services, settings.bot_token.get_secret_value())
+        await start_application(app)
+        try:
+            assert app.updater is not None  # noqa: S101 - the builder adds one
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
+            log.info(
+                "QuetMa started: bot @%s, %s, mode polling", services.bot_username, describe_database(settings)
+            )
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await stop_application(app)

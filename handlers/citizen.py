@@ -1,0 +1,294 @@
+"""Citizens: check in by scanning or typing a code, check out, party size, history, forget."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import Gettext
+from bot.payload import BadPayload, PayloadKind, normalize_code, verify_payload
+from handlers import health
+from storage.models import Visit
+
+log = logging.getLogger(__name__)
+
+CB_CHECKOUT = "v:out:"
+CB_PLUS_ONE = "v:plus:"
+CB_HISTORY = "v:hist"
+CB_FORGET_YES = "v:forget:yes"
+CB_FORGET_NO = "v:forget:no"
+HISTORY_DAYS = 14
+
+
+def local_time(context: BotContext, visit: Visit, *, with_date: bool = False) -> str:
+    tz = context.services.settings.tz
+    moment = visit.checkin_at.astimezone(tz)
+    return moment.strftime("%H:%M %d/%m/%Y" if with_date else "%H:%M")
+
+
+def visit_keyboard(_: Gettext, visit: Visit) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Check out"), callback_data=f"{CB_CHECKOUT}{visit.id}"),
+                InlineKeyboardButton(_("+1 person"), callback_data=f"{CB_PLUS_ONE}{visit.id}"),
+            ],
+            [InlineKeyboardButton(_("My visits"), callback_data=CB_HISTORY)],
+        ]
+    )
+
+
+def confirmation_text(_: Gettext, context: BotContext, visit: Visit, address: str, continued: bool) -> str:
+    when = local_time(context, visit, with_date=True)
+    if continued:
+        head = _("✅ Still checked in at {venue} (since {time}): this scan continues your visit.")
+    else:
+        head = _("✅ Checked in at {venue} · {time}")
+    text = head.format(venue=visit.venue_name, time=when) + f"\n📍 {address}"
+    if visit.party > 1:
+        text += "\n" + _("👥 {n} people").format(n=visit.party)
+    return text
+
+
+async def check_in(message: Message, context: BotContext, code: str) -> None:
+    """Record a check-in at a venue code and confirm it."""
+    _ = context.gettext
+    user = message.from_user
+    if user is None:
+        return
+    venue = await context.repos.venues.get(code)
+    if venue is None:
+        await message.reply_text(_("This QR code does not belong to any QuetMa venue. Please check the poster."))
+        return
+    if not venue.active:
+        await message.reply_text(
+            _("{venue} no longer uses QuetMa check-in. Nothing was recorded.").format(venue=venue.name)
+        )
+        return
+    result = await context.repos.checkins.check_in(venue, user.id, context.services.now())
+    visit = result.visit
+    await message.reply_text(
+        confirmation_text(_, context, visit, venue.address, result.continued),
+        reply_markup=visit_keyboard(_, visit),
+    )
+    if not result.continued:
+        if venue.settings.health_declaration:
+            await health.ask(message, context, visit)
+        for hook in context.services.checkin_hooks:
+            await hook(context.services, venue, visit)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """`/start c-...`: what scanning a poster does."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = context.gettext
+    payload = context.args[0] if context.args else ""
+    try:
+        verified = verify_payload(context.services.secret, payload)
+    except BadPayload:
+        log.info("refused a bad check-in payload")
+        await message.reply_text(
+            _("This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE")
+        )
+        return
+    if verified.kind is not PayloadKind.CHECKIN:  # pragma: no cover - routed by the handler's filter
+        return
+    await check_in(message, context, verified.body)
+
+
+async def start_plain(update: Update, context: BotContext) -> None:
+    """`/start` without a payload, or with one nobody recognises."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = context.gettext
+    if context.args:
+        await message.reply_text(
+            _("This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE")
+        )
+        return
+    await message.reply_text(
+        _("Welcome to QuetMa! Scan the QR poster at a venue to check in.") + "\n\n" + _("/help shows what I can do.")
+    )
+
+
+async def checkin_command(update: Update, context: BotContext) -> None:
+    """`/checkin CODE`: for people who type the code printed under the QR."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = context.gettext
+    raw = " ".join(context.args or [])[:64]
+    code = normalize_code(raw) if raw else None
+    if code is None:
+        await message.reply_text(
+            _("Send the 8-character code printed under the QR, for example: /checkin K7Q2XH4M")
+        )
+        return
+    await check_in(message, context, code)
+
+
+async def checkout_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    _ = context.gettext
+    now = context.services.now()
+    open_visits = await context.repos.checkins.open_visits(user.id, now)
+    if not open_visits:
+        await message.reply_text(_("You are not checked in anywhere right now."))
+        return
+    visit = await context.repos.checkins.check_out(open_visits[0].id, user.id, now)
+    if visit is None:
+        await message.reply_text(_("You are not checked in anywhere right now."))
+        return
+    await message.reply_text(checkout_text(_, context, visit))
+
+
+def checkout_text(_: Gettext, context: BotContext, visit: Visit) -> str:
+    assert visit.checkout_at is not None  # noqa: S101 - just checked out
+    end = visit.checkout_at.astimezone(context.services.settings.tz).strftime("%H:%M")
+    return _("👋 Checked out of {venue} at {time}. Thank you!").format(venue=visit.venue_name, time=end)
+
+
+async def checkout_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or query.data is None or user is None:
+        return
+    _ = context.gettext
+    visit_id = query.data.removeprefix(CB_CHECKOUT)
+    visit = await context.repos.checkins.check_out(visit_id, user.id, context.services.now())
+    if visit is None:
+        await query.answer(_("This visit has already ended."))
+        return
+    await query.answer()
+    await query.edit_message_text(checkout_text(_, context, visit))
+
+
+async def plus_one_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or query.data is None or user is None:
+        return
+    _ = context.gettext
+    visit_id = query.data.removeprefix(CB_PLUS_ONE)
+    visit = await context.repos.checkins.add_person(visit_id, user.id, context.services.now())
+    if visit is None:
+        await query.answer(_("Can't add more people to this visit (it has ended, or 10 people is the limit)."))
+        return
+    await query.answer(_("👥 {n} people").format(n=visit.party))
+    venue = await context.repos.venues.get(visit.venue_code)
+    address = venue.address if venue else ""
+    await query.edit_message_text(
+        confirmation_text(_, context, visit, address, continued=False), reply_markup=visit_keyboard(_, visit)
+    )
+
+
+def history_text(_: Gettext, context: BotContext, visits: list[Visit]) -> str:
+    if not visits:
+        return _("You have no check-ins in the last {days} days.").format(days=HISTORY_DAYS)
+    tz = context.services.settings.tz
+    lines = [_("Your check-ins in the last {days} days:").format(days=HISTORY_DAYS)]
+    for visit in visits:
+        start = visit.checkin_at.astimezone(tz)
+        end = visit.ended_at.astimezone(tz)
+        line = f"• {start:%d/%m %H:%M}–{end:%H:%M} {visit.venue_name}"
+        if visit.party > 1:
+            line += " · " + _("👥 {n} people").format(n=visit.party)
+        lines.append(line)
+    lines += ["", _("/forget deletes all of them.")]
+    return "\n".join(lines)
+
+
+async def send_history(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    _ = context.gettext
+    since = context.services.now() - timedelta(days=HISTORY_DAYS)
+    visits = await context.repos.checkins.history(user.id, since)
+    if update.callback_query:
+        await update.callback_query.answer()
+    await context.bot.send_message(chat.id, history_text(_, context, visits))
+
+
+async def forget_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    _ = context.gettext
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Yes, delete everything"), callback_data=CB_FORGET_YES),
+                InlineKeyboardButton(_("No, keep"), callback_data=CB_FORGET_NO),
+            ]
+        ]
+    )
+    await message.reply_text(
+        _(
+            "Delete all your check-ins and your profile? This cannot be undone. "
+            "Anonymous daily counts of venues are kept."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def forget_answer(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    _ = context.gettext
+    await query.answer()
+    if query.data != CB_FORGET_YES:
+        await query.edit_message_text(_("Nothing was deleted."))
+        return
+    deleted = await context.services.forget_user(user.id)
+    if context.user_data is not None:
+        context.user_data.clear()
+    await query.edit_message_text(_("Done: {n} check-ins and your profile were deleted.").format(n=deleted))
+
+
+async def shared_contact(update: Update, context: BotContext) -> None:
+    """A citizen may share their own phone number so health workers can call them."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or message.contact is None:
+        return
+    _ = context.gettext
+    if message.contact.user_id != user.id:
+        await message.reply_text(_("Please share your own contact, not someone else's."))
+        return
+    await context.repos.users.set_phone(user.id, message.contact.phone_number[:32])
+    await message.reply_text(_("Thank you: health workers can now call you if you were exposed."))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    checkin_start = filters.Regex(rf"^/start\s+{PayloadKind.CHECKIN.value}-")
+    app.add_handler(CommandHandler("start", start, filters=checkin_start))
+    app.add_handler(CommandHandler("checkin", checkin_command))
+    app.add_handler(CommandHandler("checkout", checkout_command))
+    app.add_handler(CommandHandler("history", send_history))
+    app.add_handler(CommandHandler("forget", forget_command))
+    app.add_handler(MessageHandler(filters.CONTACT, shared_contact))
+    app.add_handler(CallbackQueryHandler(checkout_button, pattern=f"^{CB_CHECKOUT}"))
+    app.add_handler(CallbackQueryHandler(plus_one_button, pattern=f"^{CB_PLUS_ONE}"))
+    app.add_handler(CallbackQueryHandler(send_history, pattern=f"^{CB_HISTORY}$"))
+    app.add_handler(CallbackQueryHandler(forget_answer, pattern="^v:forget:"))
+    health.register(app)
+
+
+def register_start_fallback(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Plain `/start` and unrecognised payloads; after every audience's `/start <kind>-` handler."""
+    app.add_handler(CommandHandler("start", start_plain))

@@ -1,0 +1,198 @@
+"""Handlers every audience shares: user profile, language, help, fallbacks and errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.i18n import LANGUAGES, N_, Gettext, gettext_for, pick_language
+
+log = logging.getLogger(__name__)
+
+CB_LANGUAGE = "lang:"
+
+PRIVACY_NOTICE = N_(
+    "🔒 QuetMa keeps your check-ins (place, time, party size) for {days} days, then deletes them. "
+    "Venue owners see only anonymous counts. Public-health officials of the area may look up who was at a "
+    "venue at a given time to warn people after a confirmed case; every such look-up is logged. "
+    "Send /forget at any time to delete your check-ins and profile."
+)
+
+# (command, description) in English; Vietnamese comes from the catalog.
+CITIZEN_COMMANDS = [
+    ("checkin", N_("Check in by typing a venue code")),
+    ("checkout", N_("Check out of the current visit")),
+    ("history", N_("Your visits of the last 14 days")),
+    ("forget", N_("Delete your check-ins and profile")),
+    ("language", N_("Tiếng Việt / English")),
+    ("help", N_("How QuetMa works")),
+]
+EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("newvenue", N_("Register a venue and get its poster")),
+    ("myvenues", N_("Your venues: posters, figures, settings")),
+    ("today", N_("Today's visitors at your venues")),
+]
+
+
+def display_name(update: Update) -> str:
+    user = update.effective_user
+    return user.full_name if user else ""
+
+
+async def remember_user(update: Update, context: BotContext) -> None:
+    """Know each private-chat user: profile, language, and the privacy notice on first contact."""
+    user = update.effective_user
+    if user is None or context.user_data is None:
+        return
+    data = context.user_data
+    if "lang" in data:
+        return
+    services = context.services
+    profile, first = await services.repos.users.touch(
+        user.id, display_name=user.full_name, telegram_language=user.language_code, now=services.now()
+    )
+    lang = pick_language(profile.language, user.language_code)
+    data["lang"] = lang
+    chat = update.effective_chat
+    if first and chat is not None and chat.type == ChatType.PRIVATE:
+        _ = gettext_for(lang)
+        await context.bot.send_message(
+            chat.id, _(PRIVACY_NOTICE).format(days=services.settings.retention_days)
+        )
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🇻🇳 Tiếng Việt", callback_data=f"{CB_LANGUAGE}vi"),
+                InlineKeyboardButton("🇬🇧 English", callback_data=f"{CB_LANGUAGE}en"),
+            ]
+        ]
+    )
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    if update.effective_message:
+        await update.effective_message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+
+
+async def language_chosen(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_user is None:
+        return
+    lang = query.data.removeprefix(CB_LANGUAGE)
+    if lang not in LANGUAGES:
+        await query.answer()
+        return
+    await context.repos.users.set_language(update.effective_user.id, lang)
+    if context.user_data is not None:
+        context.user_data["lang"] = lang
+    _ = gettext_for(lang)
+    await query.answer()
+    await query.edit_message_text(_("Language set to English."))
+
+
+def help_text(_: Gettext) -> str:
+    return "\n".join(
+        [
+            _("QuetMa records where you checked in, so health workers can warn you if needed."),
+            "",
+            _("• Scan the QR poster at the entrance with your phone camera, or send /checkin CODE."),
+            _("• /checkout when you leave (visits also end by themselves)."),
+            _("• /history shows your visits; /forget deletes them."),
+            _("• Venue owners: /newvenue registers a place and gives you its poster; /myvenues and /today."),
+            _("• /language switches between Tiếng Việt and English."),
+        ]
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    if update.effective_message:
+        await update.effective_message.reply_text(help_text(context.gettext))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    if update.effective_message:
+        await update.effective_message.reply_text(_("I don't know that command. Send /help to see what I can do."))
+
+
+async def stray_message(update: Update, context: BotContext) -> None:
+    """Text, stickers, photos and anything else outside a conversation."""
+    _ = context.gettext
+    if update.effective_message:
+        await update.effective_message.reply_text(
+            _(
+                "To check in, scan the QR poster at the venue with your phone camera, "
+                "or send /checkin followed by the code printed under the QR. /help shows more."
+            )
+        )
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button this bot no longer understands (old message, edited data)."""
+    _ = context.gettext
+    if update.callback_query:
+        await update.callback_query.answer(_("This button has expired."), show_alert=False)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log every handler failure and answer the user politely; no traceback reaches a user."""
+    log.error("handler failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    lang = context.lang if update.effective_user else "vi"
+    _ = gettext_for(lang)
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(_("Something went wrong. Please try again."))
+        else:
+            await context.bot.send_message(update.effective_chat.id, _("Something went wrong. Please try again."))
+    except Exception:  # noqa: BLE001 - the error path must never raise
+        log.warning("could not tell the user about an error", exc_info=True)
+
+
+async def set_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the command menu in Vietnamese (default) and English."""
+    for lang in LANGUAGES:
+        _ = gettext_for(lang)
+        commands = [BotCommand(name, _(text)) for name, text in CITIZEN_COMMANDS + EXTRA_COMMANDS]
+        await app.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=None if lang == "vi" else lang
+        )
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Profile tracking first (group -1), then language and help."""
+    app.add_handler(TypeHandler(Update, remember_user), group=-1)
+    app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(CallbackQueryHandler(language_chosen, pattern=f"^{CB_LANGUAGE}"))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_error_handler(on_error)
+
+
+def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Catch-alls; registered after every audience's handlers so they only see what nobody took."""
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, stray_message))
+    app.add_handler(CallbackQueryHandler(stale_button))

@@ -1,0 +1,311 @@
+"""Personal check-ins (visits) and the anonymous counters each one updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.counters import (
+    active3_days,
+    checkin_region_updates,
+    hour_key,
+    venue_day_id,
+    venue_day_inc,
+)
+from storage.models import CheckinResult, HealthAnswers, Venue, VenueDay, Visit
+
+Doc = dict[str, Any]
+
+RESCAN_WINDOW = timedelta(minutes=30)
+MAX_PARTY = 10
+MAX_VISIT_LENGTH = timedelta(days=1)  # auto check-out is capped at 24 hours
+
+VISIT_INDEXES = [
+    IndexModel([("user_id", ASCENDING), ("checkin_at", DESCENDING)]),
+    IndexModel([("venue_code", ASCENDING), ("checkin_at", ASCENDING)]),
+    IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+]
+VISITOR_DAY_INDEXES = [
+    IndexModel([("user_id", ASCENDING)]),
+    IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+]
+VENUE_DAY_INDEXES = [IndexModel([("venue_code", ASCENDING), ("day", ASCENDING)])]
+REGION_DAY_INDEXES = [
+    IndexModel([("region", ASCENDING), ("day", ASCENDING)]),
+    IndexModel([("parent", ASCENDING), ("day", ASCENDING), ("checkins", DESCENDING)]),
+]
+
+
+def visit_from_doc(doc: Doc) -> Visit:
+    health = doc.get("health")
+    return Visit(
+        id=str(doc["_id"]),
+        venue_code=doc["venue_code"],
+        venue_name=doc.get("venue_name", ""),
+        user_id=doc["user_id"],
+        day=doc["day"],
+        checkin_at=doc["checkin_at"],
+        auto_checkout_at=doc["auto_checkout_at"],
+        checkout_at=doc.get("checkout_at"),
+        party=doc.get("party", 1),
+        health=HealthAnswers(**health) if health else None,
+        health_skipped=doc.get("health_skipped", False),
+    )
+
+
+def venue_day_from_doc(doc: Doc) -> VenueDay:
+    hours = {int(k[1:]): v for k, v in (doc.get("hours") or {}).items()}
+    return VenueDay(
+        venue_code=doc["venue_code"],
+        day=doc["day"],
+        checkins=doc.get("checkins", 0),
+        visitors=doc.get("visitors", 0),
+        people=doc.get("people", 0),
+        hours=hours,
+        declared=doc.get("declared", 0),
+        declaration_answered=doc.get("declaration_answered", 0),
+    )
+
+
+def _object_id(visit_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(visit_id)
+    except (InvalidId, TypeError):
+        return None
+
+
+def visitor_scopes(venue: Venue) -> list[str]:
+    """What a person is counted once per day in: each region of the venue, and the venue."""
+    return [*venue.regions, f"venue:{venue.code}"]
+
+
+@dataclass(frozen=True)
+class VisitDraft:
+    """A check-in about to be stored (shared by the live path and bulk loading)."""
+
+    venue: Venue
+    user_id: int
+    at: datetime
+    party: int = 1
+
+
+def visit_doc(draft: VisitDraft, *, tz: ZoneInfo, retention: timedelta) -> Doc:
+    local = draft.at.astimezone(tz)
+    venue = draft.venue
+    return {
+        "_id": ObjectId(),
+        "venue_code": venue.code,
+        "venue_name": venue.name,
+        "regions": list(venue.regions),
+        "user_id": draft.user_id,
+        "day": local.date().isoformat(),
+        "hour": local.hour,
+        "checkin_at": draft.at,
+        "auto_checkout_at": draft.at + timedelta(minutes=venue.settings.auto_checkout_minutes),
+        "checkout_at": None,
+        "party": draft.party,
+        "expires_at": draft.at + retention,
+    }
+
+
+class CheckinRepo:
+    """The `visits` collection plus `visitor_days`, `venue_days` and `region_days` counters."""
+
+    def __init__(self, db: AsyncDatabase[Doc], *, tz: ZoneInfo, retention_days: int) -> None:
+        self._db = db
+        self._visits = db["visits"]
+        self._visitor_days = db["visitor_days"]
+        self._venue_days = db["venue_days"]
+        self._region_days = db["region_days"]
+        self._venues = db["venues"]
+        self._tz = tz
+        self._retention = timedelta(days=retention_days)
+
+    async def ensure_indexes(self) -> None:
+        await self._visits.create_indexes(VISIT_INDEXES)
+        await self._visitor_days.create_indexes(VISITOR_DAY_INDEXES)
+        await self._venue_days.create_indexes(VENUE_DAY_INDEXES)
+        await self._region_days.create_indexes(REGION_DAY_INDEXES)
+
+    async def check_in(self, venue: Venue, user_id: int, now: datetime) -> CheckinResult:
+        """Record a visit, or continue one begun at the same venue within the re-scan window."""
+        recent = await self._visits.find_one(
+            {"user_id": user_id, "venue_code": venue.code, "checkin_at": {"$gte": now - RESCAN_WINDOW}},
+            sort=[("checkin_at", DESCENDING)],
+        )
+        if recent is not None:
+            if recent.get("checkout_at") is not None:
+                recent = await self._visits.find_one_and_update(
+                    {"_id": recent["_id"]},
+                    {"$set": {"checkout_at": None}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            if recent is not None:
+                return CheckinResult(visit=visit_from_doc(recent), continued=True)
+        doc = visit_doc(VisitDraft(venue, user_id, now), tz=self._tz, retention=self._retention)
+        await self._visits.insert_one(doc)
+        await self._count_checkin(venue, user_id, doc["day"], doc["hour"], doc["expires_at"])
+        return CheckinResult(visit=visit_from_doc(doc), continued=False)
+
+    async def _count_checkin(self, venue: Venue, user_id: int, day: str, hour: int, expires: datetime) -> None:
+        scopes = visitor_scopes(venue)
+        before = await self._visitor_days.find_one_and_update(
+            {"_id": f"{day}|{user_id}"},
+            {"$addToSet": {"scopes": {"$each": scopes}}, "$setOnInsert": {"user_id": user_id, "expires_at": expires}},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+            projection={"scopes": 1},
+        )
+        seen = set(before["scopes"]) if before else set()
+        new_scopes = [scope for scope in scopes if scope not in seen]
+        venue_before = await self._venue_days.find_one_and_update(
+            {"_id": venue_day_id(venue.code, day)},
+            {
+                "$inc": venue_day_inc(hour=hour, new_visitor=f"venue:{venue.code}" in new_scopes),
+                "$setOnInsert": {"venue_code": venue.code, "day": day, "regions": list(venue.regions)},
+            },
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+            projection={"_id": 1},
+        )
+        first_today = venue_before is None
+        active_days: list[str] = []
+        if first_today:
+            previous = await self._venues.find_one_and_update(
+                {"_id": venue.code},
+                {"$max": {"last_checkin_day": day}},
+                projection={"last_checkin_day": 1},
+                return_document=ReturnDocument.BEFORE,
+            )
+            last = previous.get("last_checkin_day") if previous else venue.last_checkin_day
+            active_days = active3_days(day, venue.created_day, last if last and last < day else None)
+        await self._region_days.bulk_write(
+            checkin_region_updates(
+                venue.regions,
+                day,
+                new_visitor_regions=new_scopes,
+                first_at_venue_today=first_today,
+                active_days=active_days,
+            ),
+            ordered=False,
+        )
+
+    async def get(self, visit_id: str) -> Visit | None:
+        oid = _object_id(visit_id)
+        doc = await self._visits.find_one({"_id": oid}) if oid else None
+        return visit_from_doc(doc) if doc else None
+
+    async def check_out(self, visit_id: str, user_id: int, now: datetime) -> Visit | None:
+        """End a user's own open visit; None when there is no such open visit."""
+        oid = _object_id(visit_id)
+        if oid is None:
+            return None
+        doc = await self._visits.find_one_and_update(
+            {"_id": oid, "user_id": user_id, "checkout_at": None, "auto_checkout_at": {"$gt": now}},
+            {"$set": {"checkout_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return visit_from_doc(doc) if doc else None
+
+    async def open_visits(self, user_id: int, now: datetime) -> list[Visit]:
+        """A user's visits still in progress, newest first."""
+        cursor = self._visits.find(
+            {"user_id": user_id, "checkout_at": None, "auto_checkout_at": {"$gt": now}},
+            sort=[("checkin_at", DESCENDING)],
+        )
+        return [visit_from_doc(doc) async for doc in cursor]
+
+    async def add_person(self, visit_id: str, user_id: int, now: datetime) -> Visit | None:
+        """Count one more person (a child, a parent without a phone) in a user's own open visit."""
+        oid = _object_id(visit_id)
+        if oid is None:
+            return None
+        doc = await self._visits.find_one_and_update(
+            {
+                "_id": oid,
+                "user_id": user_id,
+                "party": {"$lt": MAX_PARTY},
+                "checkout_at": None,
+                "auto_checkout_at": {"$gt": now},
+            },
+            {"$inc": {"party": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        await self._venue_days.update_one(
+            {"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": {"people": 1}}
+        )
+        return visit_from_doc(doc)
+
+    async def record_health(self, visit_id: str, user_id: int, answers: HealthAnswers, *, skipped: bool) -> Visit | None:
+        """Store a health declaration with the visit (it expires with it) and count it anonymously."""
+        oid = _object_id(visit_id)
+        if oid is None:
+            return None
+        doc = await self._visits.find_one_and_update(
+            {"_id": oid, "user_id": user_id, "health_done": {"$ne": True}},
+            {
+                "$set": {
+                    "health": None if skipped else {k: getattr(answers, k) for k in ("symptoms", "contact", "travel")},
+                    "health_skipped": skipped,
+                    "health_done": True,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        inc = {"declaration_answered": 0 if skipped else 1, "declared": 1 if answers.any_yes and not skipped else 0}
+        inc["declaration_skipped"] = 1 if skipped else 0
+        await self._venue_days.update_one({"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": inc})
+        return visit_from_doc(doc)
+
+    async def history(self, user_id: int, since: datetime, limit: int = 50) -> list[Visit]:
+        cursor = self._visits.find(
+            {"user_id": user_id, "checkin_at": {"$gte": since}}, sort=[("checkin_at", DESCENDING)], limit=limit
+        )
+        return [visit_from_doc(doc) async for doc in cursor]
+
+    async def forget_user(self, user_id: int) -> int:
+        """Delete a person's visits and daily presence marks; anonymous counters stay."""
+        result = await self._visits.delete_many({"user_id": user_id})
+        await self._visitor_days.delete_many({"user_id": user_id})
+        return result.deleted_count
+
+    async def overlapping(self, venue_code: str, start: datetime, end: datetime, limit: int = 100_000) -> list[Visit]:
+        """Visits at a venue whose time there overlaps [start, end)."""
+        cursor = self._visits.find(
+            {"venue_code": venue_code, "checkin_at": {"$gte": start - MAX_VISIT_LENGTH, "$lt": end}},
+            sort=[("checkin_at", ASCENDING)],
+        )
+        visits = []
+        async for doc in cursor:
+            visit = visit_from_doc(doc)
+            if visit.ended_at > start:
+                visits.append(visit)
+                if len(visits) >= limit:
+                    break
+        return visits
+
+    async def venue_visits_since(self, venue_code: str, since: datetime) -> list[Visit]:
+        cursor = self._visits.find({"venue_code": venue_code, "checkin_at": {"$gte": since}})
+        return [visit_from_doc(doc) async for doc in cursor]
+
+    async def venue_day(self, venue_code: str, day: str) -> VenueDay:
+        doc = await self._venue_days.find_one({"_id": venue_day_id(venue_code, day)})
+        return venue_day_from_doc(doc) if doc else VenueDay(venue_code=venue_code, day=day)
+
+    async def venue_days(self, venue_code: str, first_day: str, last_day: str) -> list[VenueDay]:
+        cursor = self._venue_days.find({"venue_code": venue_code, "day": {"$gte": first_day, "$lte": last_day}})
+        return [venue_day_from_doc(doc) async for doc in cursor]
+
+
+__all__ = ["MAX_PARTY", "RESCAN_WINDOW", "CheckinRepo", "VisitDraft", "hour_key", "visit_doc"]

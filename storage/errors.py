@@ -1,0 +1,13 @@
+"""Errors the storage layer raises to its callers."""
+
+
+class StorageError(Exception):
+    """Base of storage errors."""
+
+
+class NotFound(StorageError):
+    """The record asked for does not exist."""
+
+
+class Conflict(StorageError):
+    """The write would break a uniqueness rule or a state rule."""

@@ -1,0 +1,186 @@
+"""Venues: registration, lookup, ownership, settings and activation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import datetime
+from collections.abc import Callable
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from storage.counters import region_day_update
+from storage.errors import Conflict, NotFound
+from storage.models import NewVenue, Venue, VenueSettings
+
+Doc = dict[str, Any]
+
+VENUE_INDEXES = [
+    IndexModel([("regions", ASCENDING), ("active", ASCENDING), ("created_day", ASCENDING)]),
+    IndexModel([("owner_id", ASCENDING)]),
+    IndexModel([("staff_ids", ASCENDING)]),
+    IndexModel([("regions", ASCENDING), ("last_checkin_day", ASCENDING)]),
+    IndexModel([("settings.summary_hour", ASCENDING), ("active", ASCENDING)]),
+]
+
+
+def venue_from_doc(doc: Doc) -> Venue:
+    settings = doc.get("settings") or {}
+    return Venue(
+        code=doc["_id"],
+        name=doc["name"],
+        address=doc["address"],
+        category=doc.get("category", "other"),
+        regions=tuple(doc["regions"]),
+        capacity=doc.get("capacity"),
+        owner_id=doc.get("owner_id"),
+        staff_ids=tuple(doc.get("staff_ids", ())),
+        active=doc.get("active", True),
+        created_at=doc["created_at"],
+        created_day=doc["created_day"],
+        settings=VenueSettings(**{k: v for k, v in settings.items() if k in VenueSettings.__dataclass_fields__}),
+        last_checkin_day=doc.get("last_checkin_day"),
+    )
+
+
+def venue_doc(code: str, new: NewVenue, now: datetime, day: str) -> Doc:
+    return {
+        "_id": code,
+        "name": new.name,
+        "address": new.address,
+        "category": new.category,
+        "regions": list(new.regions),
+        "capacity": new.capacity,
+        "owner_id": new.owner_id,
+        "staff_ids": [],
+        "active": True,
+        "created_at": now,
+        "created_day": day,
+        "settings": asdict(VenueSettings()),
+        "last_checkin_day": None,
+    }
+
+
+class VenueRepo:
+    """The `venues` collection and the venue counters in `region_days` / `region_totals`."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._venues = db["venues"]
+        self._region_days = db["region_days"]
+        self._totals = db["region_totals"]
+
+    async def ensure_indexes(self) -> None:
+        await self._venues.create_indexes(VENUE_INDEXES)
+
+    async def create(
+        self, new: NewVenue, *, now: datetime, day: str, new_code: Callable[[], str], code: str | None = None
+    ) -> Venue:
+        """Register a venue with a fresh code (or the given one) and count it in its regions."""
+        for _ in range(8):
+            candidate = code or new_code()
+            doc = venue_doc(candidate, new, now, day)
+            try:
+                await self._venues.insert_one(doc)
+            except DuplicateKeyError:
+                if code is not None:
+                    raise Conflict(f"venue code {code} is taken") from None
+                continue
+            await self._count_change(new.regions, day, "venues_new", +1)
+            return venue_from_doc(doc)
+        raise Conflict("could not find a free venue code")
+
+    async def _count_change(self, regions: tuple[str, ...], day: str, field: str, delta: int) -> None:
+        await self._region_days.bulk_write(
+            [region_day_update(region, day, {field: 1}) for region in regions], ordered=False
+        )
+        await self._totals.bulk_write(
+            [_total_update(region, delta) for region in regions],
+            ordered=False,
+        )
+
+    async def get(self, code: str) -> Venue | None:
+        doc = await self._venues.find_one({"_id": code})
+        return venue_from_doc(doc) if doc else None
+
+    async def require(self, code: str) -> Venue:
+        venue = await self.get(code)
+        if venue is None:
+            raise NotFound(code)
+        return venue
+
+    async def list(self, *, region: str | None = None, limit: int = 0, skip: int = 0) -> list[Venue]:
+        query: Doc = {"regions": region} if region else {}
+        cursor = self._venues.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
+        return [venue_from_doc(doc) async for doc in cursor]
+
+    async def for_member(self, user_id: int) -> list[Venue]:
+        """Venues a user owns or is staff of."""
+        cursor = self._venues.find({"$or": [{"owner_id": user_id}, {"staff_ids": user_id}]}).sort("created_at")
+        return [venue_from_doc(doc) async for doc in cursor]
+
+    async def set_active(self, code: str, active: bool, *, day: str) -> Venue:
+        """Deactivate or reactivate a venue; nothing is deleted."""
+        before = await self._venues.find_one_and_update(
+            {"_id": code}, {"$set": {"active": active}}, return_document=ReturnDocument.BEFORE
+        )
+        if before is None:
+            raise NotFound(code)
+        venue = venue_from_doc(before)
+        if venue.active != active:
+            field = "venues_reopened" if active else "venues_closed"
+            await self._count_change(venue.regions, day, field, +1 if active else -1)
+        return replace(venue, active=active)
+
+    async def update_settings(self, code: str, settings: VenueSettings) -> Venue:
+        doc = await self._venues.find_one_and_update(
+            {"_id": code}, {"$set": {"settings": asdict(settings)}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(code)
+        return venue_from_doc(doc)
+
+    async def update_fields(self, code: str, **fields: Any) -> Venue:
+        """Change plain fields (name, address, capacity, category)."""
+        allowed = {"name", "address", "capacity", "category"}
+        if not set(fields) <= allowed:
+            raise ValueError(f"cannot update {set(fields) - allowed}")
+        doc = await self._venues.find_one_and_update(
+            {"_id": code}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(code)
+        return venue_from_doc(doc)
+
+    async def add_staff(self, code: str, user_id: int) -> Venue:
+        doc = await self._venues.find_one_and_update(
+            {"_id": code}, {"$addToSet": {"staff_ids": user_id}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(code)
+        return venue_from_doc(doc)
+
+    async def remove_staff(self, code: str, user_id: int) -> Venue:
+        doc = await self._venues.find_one_and_update(
+            {"_id": code}, {"$pull": {"staff_ids": user_id}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(code)
+        return venue_from_doc(doc)
+
+    async def mark_checkin_day(self, code: str, day: str) -> None:
+        """Remember the latest local day with a check-in (never moves backwards)."""
+        await self._venues.update_one({"_id": code}, {"$max": {"last_checkin_day": day}})
+
+    async def count(self, *, region: str | None = None, active: bool | None = None) -> int:
+        query: Doc = {}
+        if region:
+            query["regions"] = region
+        if active is not None:
+            query["active"] = active
+        return await self._venues.count_documents(query)
+
+
+def _total_update(region: str, delta: int) -> UpdateOne:
+    return UpdateOne({"_id": region}, {"$inc": {"venues_active": delta}}, upsert=True)

@@ -1,0 +1,91 @@
+"""A user's-eye driver for the real bot: send updates, read what the bot answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+
+from bot.clock import ManualClock
+from bot.context import QuetmaApplication
+from bot.runtime import build_application, build_services, start_application, stop_application
+from bot.services import Services
+from bot.settings import Settings
+from storage.database import Repos
+from tests import factories
+from tests.botapi import ApiCall, BotApiDouble
+
+TEST_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+@dataclass
+class BotHarness:
+    """The real PTB application over a real database, talking to the Bot API double."""
+
+    app: QuetmaApplication
+    services: Services
+    api: BotApiDouble
+    clock: ManualClock
+    repos: Repos
+
+    @classmethod
+    async def start(cls, settings: Settings, repos: Repos, api: BotApiDouble, clock: ManualClock) -> BotHarness:
+        services = await build_services(settings, repos, clock=clock)
+        assert settings.bot_token is not None
+        app = build_application(services, settings.bot_token.get_secret_value())
+        await start_application(app)
+        return cls(app=app, services=services, api=api, clock=clock, repos=repos)
+
+    async def stop(self) -> None:
+        await stop_application(self.app)
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Process one update exactly as if Telegram had delivered it."""
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    async def send(self, user_id: int, text: str, **kwargs: Any) -> list[ApiCall]:
+        """The user sends a text; returns the calls the bot made in response."""
+        before = len(self.api.calls)
+        await self.feed(factories.message_update(user_id, text, **kwargs))
+        return self.api.calls[before:]
+
+    async def press(self, user_id: int, data: str, **kwargs: Any) -> list[ApiCall]:
+        """The user presses an inline button carrying `data`."""
+        before = len(self.api.calls)
+        await self.feed(factories.callback_update(user_id, data, **kwargs))
+        return self.api.calls[before:]
+
+    def link_payload(self, code: str) -> str:
+        return self.services.checkin_payload(code)
+
+
+def texts(calls: list[ApiCall]) -> list[str]:
+    """What the user saw in these calls (messages, edits, captions, alerts)."""
+    out = []
+    for call in calls:
+        if call.method == "answerCallbackQuery":
+            if call.params.get("text"):
+                out.append(str(call.params["text"]))
+        elif call.text:
+            out.append(call.text)
+    return out
+
+
+def buttons(call: ApiCall) -> list[tuple[str, str]]:
+    """(label, callback_data) of every inline button on a sent message."""
+    markup = call.params.get("reply_markup") or {}
+    return [
+        (button["text"], button.get("callback_data", button.get("url", "")))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+def button_data(calls: list[ApiCall], label_part: str) -> str:
+    """The callback data of the first button whose label contains `label_part`."""
+    for call in reversed(calls):
+        for label, data in buttons(call):
+            if label_part in label:
+                return data
+    raise AssertionError(f"no button labelled {label_part!r} in {[buttons(c) for c in calls]}")
