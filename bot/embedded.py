@@ -406,14 +406,20 @@ def _exit_code(pid: int) -> int | None:
 
 
 def _pid_alive(pid: int, *, reap: bool = False) -> bool:
-    """Whether a process runs under `pid` (zombies count as dead); `reap` collects our own exited child."""
+    """Whether a process runs under `pid`; `reap` collects it if it is our exited child.
+
+    Our own child counts as alive until reaped: its main thread can show as a zombie while other
+    threads still exit and hold its files (the WiredTiger lock). Other zombies count as dead.
+    """
     if pid <= 0:
         return False
     if reap:
-        with contextlib.suppress(ChildProcessError):
+        try:
             done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return False
+        except ChildProcessError:
+            pass
+        else:
+            return done != pid
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -431,6 +437,22 @@ def _proc_stat(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text.rpartition(")")[2].split()
+
+
+def _stopped(pid: int) -> bool:
+    """Whether any thread of the process is stopped (SIGSTOP, a debugger)."""
+    try:
+        tasks = list((_PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return False
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            state = (
+                task.joinpath("stat").read_text(encoding="utf-8", errors="replace").rpartition(")")[2].split()
+            )
+            if state and state[0] in ("T", "t"):
+                return True
+    return False
 
 
 def _start_ticks(pid: int) -> str:
@@ -499,20 +521,30 @@ def _listens(pid: int, port: int) -> bool | None:
 
 async def _terminate(pid: int) -> None:
     """SIGTERM the server, give it time to close its storage, then SIGKILL; reap it if it is our child."""
-    loop = asyncio.get_running_loop()
+    if _stopped(pid):
+        # SIGTERM sent to a stopped server may land on a thread other than the one that acts on it.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        await _poll_until(lambda: not _stopped(pid), _KILL_GRACE_SECONDS)
     for sig, grace in ((signal.SIGTERM, _STOP_GRACE_SECONDS), (signal.SIGKILL, _KILL_GRACE_SECONDS)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-            os.kill(pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
-        deadline = loop.time() + grace
-        while _pid_alive(pid, reap=True):
-            if loop.time() >= deadline:
-                break
-            await asyncio.sleep(_POLL_SECONDS)
-        else:
+        if await _poll_until(lambda: not _pid_alive(pid, reap=True), grace):
             return
-        logger.warning("SecantusDB pid %d ignored %s", pid, sig.name)
+        logger.warning("SecantusDB pid %d outlived %s", pid, sig.name)
     raise EmbeddedDatabaseError(f"SecantusDB pid {pid} does not die")
+
+
+async def _poll_until(condition: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
+    """Check `condition` every few milliseconds until it holds (True) or `timeout` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if condition():
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(_POLL_SECONDS)
 
 
 def _register_client(clients_dir: Path) -> Path:

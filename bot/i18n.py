@@ -22,7 +22,7 @@ DEFAULT_LANGUAGE = "vi"
 Gettext = Callable[[str], str]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     """Mark a string for translation without translating it yet."""
     return message
 

@@ -75,7 +75,8 @@ def verify_payload(secret: bytes, payload: str) -> Payload:
     """Check a `start` parameter's shape and signature; raise BadPayload otherwise."""
     if not PAYLOAD_SHAPE.match(payload):
         raise BadPayload("malformed")
-    parts = payload.split("-")
+    # The MAC is base64url and may itself contain "-": split only the first two.
+    parts = payload.split("-", 2)
     if len(parts) != 3:
         raise BadPayload("malformed")
     raw_kind, body, mac = parts

@@ -161,7 +161,6 @@ def _fit(
     smallest_pt: float,
     max_lines: int,
     fill: int,
-    max_width: int = _CONTENT_WIDTH_PX,
 ) -> list[_Line]:
     """Wrap text at the largest size that fits; at the smallest size, ellipsize."""
     text = _clean(text)
@@ -171,7 +170,7 @@ def _fit(
     smallest = _pt(smallest_pt)
     while True:
         font = _font(font_path, size)
-        lines, truncated = _wrap(text, font, max_width, max_lines)
+        lines, truncated = _wrap(text, font, _CONTENT_WIDTH_PX, max_lines)
         if not truncated or size <= smallest:
             return [_Line(line, font, fill) for line in lines]
         size = max(smallest, size - _pt(1))

@@ -108,7 +108,9 @@ async def build_report(stats: StatsRepo, regions: RegionCatalogue, region_id: st
     )
 
 
-async def child_figures(stats: StatsRepo, regions: RegionCatalogue, region_id: str, day: date) -> list[ChildFigures]:
+async def child_figures(
+    stats: StatsRepo, regions: RegionCatalogue, region_id: str, day: date
+) -> list[ChildFigures]:
     """The child regions with the most check-ins on a day, with their share of venues that scanned."""
     top = await stats.children_days(region_id, day.isoformat(), limit=TOP_CHILDREN)
     ranked = []
@@ -145,9 +147,13 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
     n = lambda v: format_number(v, lang)  # noqa: E731 - local shorthand
     points, scans, people = _("points"), _("scans"), _("people")
     lines = [
-        _("📊 QR check-in report, {region}, {date}").format(region=report.region_name, date=day.strftime("%d/%m/%Y")),
+        _("📊 QR check-in report, {region}, {date}").format(
+            region=report.region_name, date=day.strftime("%d/%m/%Y")
+        ),
         "",
-        _("On {d}, {region} had {total} QR check-in points, {change} compared with {p} ({new} new; 7-day average of new points: {avg}).").format(
+        _(
+            "On {d}, {region} had {total} QR check-in points, {change} compared with {p} ({new} new; 7-day average of new points: {avg})."
+        ).format(
             d=d,
             region=report.region_name,
             total=n(report.venues_total),

@@ -20,6 +20,7 @@ from bot.embedded import EmbeddedDatabase
 from bot.regions import load_catalogue
 from bot.services import Services
 from bot.settings import ConfigError, Settings
+from bot.telegram_http import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from handlers import citizen, common
 from storage.database import Repos
@@ -92,7 +93,9 @@ async def resolve_username(settings: Settings) -> str:
     except InvalidToken:
         raise ConfigError("BOT_TOKEN: Telegram refused this token") from None
     except TelegramError as exc:
-        raise ConfigError(f"BOT_TOKEN: could not reach Telegram to learn the bot's username ({exc})") from None
+        raise ConfigError(
+            f"BOT_TOKEN: could not reach Telegram to learn the bot's username ({exc})"
+        ) from None
 
 
 def build_application(services: Services, token: str) -> QuetmaApplication:
@@ -108,8 +111,8 @@ def build_application(services: Services, token: str) -> QuetmaApplication:
         # Replies are not throttled globally; proactive messages are paced by the delivery engine.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
-        .connection_pool_size(MAX_CONCURRENT_UPDATES)
-        .pool_timeout(10)
+        .request(AiohttpRequest(connection_pool_size=MAX_CONCURRENT_UPDATES))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5.0))
         .build()
     )
     assert isinstance(app, QuetmaApplication)  # noqa: S101 - application_class above
@@ -156,7 +159,9 @@ async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None
             assert app.updater is not None  # noqa: S101 - the builder adds one
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
             log.info(
-                "QuetMa started: bot @%s, %s, mode polling", services.bot_username, describe_database(settings)
+                "QuetMa started: bot @%s, %s, mode polling",
+                services.bot_username,
+                describe_database(settings),
             )
             await stop.wait()
             log.info("stopping")

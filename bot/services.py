@@ -51,4 +51,5 @@ class Services:
         """Delete a person's check-ins and profile (anonymous counters stay); the number of check-ins deleted."""
         deleted = await self.repos.checkins.forget_user(user_id)
         await self.repos.users.delete(user_id)
+        await self.repos.outbox.drop_pending_for(user_id, "forgotten")
         return deleted

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("QUETMA_SECRET"))
     bot_username: str | None = Field(default=None, validation_alias=AliasChoices("QUETMA_BOT_USERNAME"))
     tz_name: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=AliasChoices("QUETMA_TZ"))
-    retention_days: int = Field(default=21, ge=1, le=3650, validation_alias=AliasChoices("QUETMA_RETENTION_DAYS"))
+    retention_days: int = Field(
+        default=21, ge=1, le=3650, validation_alias=AliasChoices("QUETMA_RETENTION_DAYS")
+    )
     admins: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias=AliasChoices("QUETMA_ADMINS")
     )
@@ -64,7 +66,9 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not TOKEN_SHAPE.match(value.get_secret_value()):
-            raise ValueError("does not look like a token from @BotFather (digits, a colon, then 35 characters)")
+            raise ValueError(
+                "does not look like a token from @BotFather (digits, a colon, then 35 characters)"
+            )
         return value
 
     @field_validator("mongodb_uri")

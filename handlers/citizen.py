@@ -63,7 +63,9 @@ async def check_in(message: Message, context: BotContext, code: str) -> None:
         return
     venue = await context.repos.venues.get(code)
     if venue is None:
-        await message.reply_text(_("This QR code does not belong to any QuetMa venue. Please check the poster."))
+        await message.reply_text(
+            _("This QR code does not belong to any QuetMa venue. Please check the poster.")
+        )
         return
     if not venue.active:
         await message.reply_text(
@@ -95,7 +97,9 @@ async def start(update: Update, context: BotContext) -> None:
     except BadPayload:
         log.info("refused a bad check-in payload")
         await message.reply_text(
-            _("This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE")
+            _(
+                "This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE"
+            )
         )
         return
     if verified.kind is not PayloadKind.CHECKIN:  # pragma: no cover - routed by the handler's filter
@@ -111,11 +115,15 @@ async def start_plain(update: Update, context: BotContext) -> None:
     _ = context.gettext
     if context.args:
         await message.reply_text(
-            _("This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE")
+            _(
+                "This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE"
+            )
         )
         return
     await message.reply_text(
-        _("Welcome to QuetMa! Scan the QR poster at a venue to check in.") + "\n\n" + _("/help shows what I can do.")
+        _("Welcome to QuetMa! Scan the QR poster at a venue to check in.")
+        + "\n\n"
+        + _("/help shows what I can do.")
     )
 
 
@@ -183,7 +191,9 @@ async def plus_one_button(update: Update, context: BotContext) -> None:
     visit_id = query.data.removeprefix(CB_PLUS_ONE)
     visit = await context.repos.checkins.add_person(visit_id, user.id, context.services.now())
     if visit is None:
-        await query.answer(_("Can't add more people to this visit (it has ended, or 10 people is the limit)."))
+        await query.answer(
+            _("Can't add more people to this visit (it has ended, or 10 people is the limit).")
+        )
         return
     await query.answer(_("👥 {n} people").format(n=visit.party))
     venue = await context.repos.venues.get(visit.venue_code)

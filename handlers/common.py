@@ -93,7 +93,9 @@ def language_keyboard() -> InlineKeyboardMarkup:
 async def language_command(update: Update, context: BotContext) -> None:
     _ = context.gettext
     if update.effective_message:
-        await update.effective_message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+        await update.effective_message.reply_text(
+            _("Choose your language:"), reply_markup=language_keyboard()
+        )
 
 
 async def language_chosen(update: Update, context: BotContext) -> None:
@@ -134,7 +136,9 @@ async def help_command(update: Update, context: BotContext) -> None:
 async def unknown_command(update: Update, context: BotContext) -> None:
     _ = context.gettext
     if update.effective_message:
-        await update.effective_message.reply_text(_("I don't know that command. Send /help to see what I can do."))
+        await update.effective_message.reply_text(
+            _("I don't know that command. Send /help to see what I can do.")
+        )
 
 
 async def stray_message(update: Update, context: BotContext) -> None:
@@ -167,8 +171,10 @@ async def on_error(update: object, context: BotContext) -> None:
         if update.callback_query:
             await update.callback_query.answer(_("Something went wrong. Please try again."))
         else:
-            await context.bot.send_message(update.effective_chat.id, _("Something went wrong. Please try again."))
-    except Exception:  # noqa: BLE001 - the error path must never raise
+            await context.bot.send_message(
+                update.effective_chat.id, _("Something went wrong. Please try again.")
+            )
+    except Exception:
         log.warning("could not tell the user about an error", exc_info=True)
 
 

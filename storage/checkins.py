@@ -31,6 +31,7 @@ VISIT_INDEXES = [
     IndexModel([("user_id", ASCENDING), ("checkin_at", DESCENDING)]),
     IndexModel([("venue_code", ASCENDING), ("checkin_at", ASCENDING)]),
     IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+    IndexModel([("checkout_at", ASCENDING), ("auto_checkout_at", ASCENDING)]),  # the auto check-out sweep
 ]
 VISITOR_DAY_INDEXES = [
     IndexModel([("user_id", ASCENDING)]),
@@ -71,6 +72,7 @@ def venue_day_from_doc(doc: Doc) -> VenueDay:
         hours=hours,
         declared=doc.get("declared", 0),
         declaration_answered=doc.get("declaration_answered", 0),
+        declaration_skipped=doc.get("declaration_skipped", 0),
     )
 
 
@@ -154,11 +156,16 @@ class CheckinRepo:
         await self._count_checkin(venue, user_id, doc["day"], doc["hour"], doc["expires_at"])
         return CheckinResult(visit=visit_from_doc(doc), continued=False)
 
-    async def _count_checkin(self, venue: Venue, user_id: int, day: str, hour: int, expires: datetime) -> None:
+    async def _count_checkin(
+        self, venue: Venue, user_id: int, day: str, hour: int, expires: datetime
+    ) -> None:
         scopes = visitor_scopes(venue)
         before = await self._visitor_days.find_one_and_update(
             {"_id": f"{day}|{user_id}"},
-            {"$addToSet": {"scopes": {"$each": scopes}}, "$setOnInsert": {"user_id": user_id, "expires_at": expires}},
+            {
+                "$addToSet": {"scopes": {"$each": scopes}},
+                "$setOnInsert": {"user_id": user_id, "expires_at": expires},
+            },
             upsert=True,
             return_document=ReturnDocument.BEFORE,
             projection={"scopes": 1},
@@ -245,7 +252,9 @@ class CheckinRepo:
         )
         return visit_from_doc(doc)
 
-    async def record_health(self, visit_id: str, user_id: int, answers: HealthAnswers, *, skipped: bool) -> Visit | None:
+    async def record_health(
+        self, visit_id: str, user_id: int, answers: HealthAnswers, *, skipped: bool
+    ) -> Visit | None:
         """Store a health declaration with the visit (it expires with it) and count it anonymously."""
         oid = _object_id(visit_id)
         if oid is None:
@@ -254,7 +263,9 @@ class CheckinRepo:
             {"_id": oid, "user_id": user_id, "health_done": {"$ne": True}},
             {
                 "$set": {
-                    "health": None if skipped else {k: getattr(answers, k) for k in ("symptoms", "contact", "travel")},
+                    "health": None
+                    if skipped
+                    else {k: getattr(answers, k) for k in ("symptoms", "contact", "travel")},
                     "health_skipped": skipped,
                     "health_done": True,
                 }
@@ -263,14 +274,27 @@ class CheckinRepo:
         )
         if doc is None:
             return None
-        inc = {"declaration_answered": 0 if skipped else 1, "declared": 1 if answers.any_yes and not skipped else 0}
+        inc = {
+            "declaration_answered": 0 if skipped else 1,
+            "declared": 1 if answers.any_yes and not skipped else 0,
+        }
         inc["declaration_skipped"] = 1 if skipped else 0
         await self._venue_days.update_one({"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": inc})
         return visit_from_doc(doc)
 
+    async def auto_check_out(self, now: datetime) -> int:
+        """Close every visit past its automatic check-out time (the sweep); how many were closed."""
+        result = await self._visits.update_many(
+            {"checkout_at": None, "auto_checkout_at": {"$lte": now}},
+            [{"$set": {"checkout_at": "$auto_checkout_at", "auto_checked_out": True}}],
+        )
+        return result.modified_count
+
     async def history(self, user_id: int, since: datetime, limit: int = 50) -> list[Visit]:
         cursor = self._visits.find(
-            {"user_id": user_id, "checkin_at": {"$gte": since}}, sort=[("checkin_at", DESCENDING)], limit=limit
+            {"user_id": user_id, "checkin_at": {"$gte": since}},
+            sort=[("checkin_at", DESCENDING)],
+            limit=limit,
         )
         return [visit_from_doc(doc) async for doc in cursor]
 
@@ -280,7 +304,9 @@ class CheckinRepo:
         await self._visitor_days.delete_many({"user_id": user_id})
         return result.deleted_count
 
-    async def overlapping(self, venue_code: str, start: datetime, end: datetime, limit: int = 100_000) -> list[Visit]:
+    async def overlapping(
+        self, venue_code: str, start: datetime, end: datetime, limit: int = 100_000
+    ) -> list[Visit]:
         """Visits at a venue whose time there overlaps [start, end)."""
         cursor = self._visits.find(
             {"venue_code": venue_code, "checkin_at": {"$gte": start - MAX_VISIT_LENGTH, "$lt": end}},
@@ -304,8 +330,22 @@ class CheckinRepo:
         return venue_day_from_doc(doc) if doc else VenueDay(venue_code=venue_code, day=day)
 
     async def venue_days(self, venue_code: str, first_day: str, last_day: str) -> list[VenueDay]:
-        cursor = self._venue_days.find({"venue_code": venue_code, "day": {"$gte": first_day, "$lte": last_day}})
+        cursor = self._venue_days.find(
+            {"venue_code": venue_code, "day": {"$gte": first_day, "$lte": last_day}}
+        )
         return [venue_day_from_doc(doc) async for doc in cursor]
+
+    async def venue_days_many(
+        self, venue_codes: list[str], first_day: str, last_day: str
+    ) -> dict[str, list[VenueDay]]:
+        """Several venues' counters for the days in [first_day, last_day], by venue code."""
+        found: dict[str, list[VenueDay]] = {code: [] for code in venue_codes}
+        cursor = self._venue_days.find(
+            {"venue_code": {"$in": venue_codes}, "day": {"$gte": first_day, "$lte": last_day}}
+        )
+        async for doc in cursor:
+            found.setdefault(doc["venue_code"], []).append(venue_day_from_doc(doc))
+        return found
 
 
 __all__ = ["MAX_PARTY", "RESCAN_WINDOW", "CheckinRepo", "VisitDraft", "hour_key", "visit_doc"]

@@ -11,8 +11,14 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.checkins import CheckinRepo
+from storage.jobs import JobRunRepo, LeaseRepo
 from storage.meta import MetaRepo
+from storage.officials import AuditRepo, ExposureRepo, OfficialRepo, SubscriptionRepo
+from storage.outbox import OutboxRepo
+from storage.persistence import PersistenceStore
+from storage.staff import StaffInviteRepo
 from storage.stats import StatsRepo
+from storage.updates import UpdateRepo
 from storage.users import UserRepo
 from storage.venues import VenueRepo
 
@@ -42,9 +48,21 @@ class Repos:
     users: UserRepo
     checkins: CheckinRepo
     stats: StatsRepo
+    outbox: OutboxRepo
+    job_runs: JobRunRepo
+    leases: LeaseRepo
+    updates: UpdateRepo
+    staff_invites: StaffInviteRepo
+    persistence: PersistenceStore
+    officials: OfficialRepo
+    subscriptions: SubscriptionRepo
+    audit: AuditRepo
+    exposures: ExposureRepo
 
     @classmethod
-    def open(cls, uri: str, db_name: str, *, tz: ZoneInfo, retention_days: int, timeout_ms: int = 10_000) -> Repos:
+    def open(
+        cls, uri: str, db_name: str, *, tz: ZoneInfo, retention_days: int, timeout_ms: int = 10_000
+    ) -> Repos:
         """Connect (lazily: nothing is sent until the first operation) and build every repository."""
         client = connect(uri, timeout_ms=timeout_ms)
         db = client[db_name]
@@ -56,18 +74,34 @@ class Repos:
             users=UserRepo(db),
             checkins=CheckinRepo(db, tz=tz, retention_days=retention_days),
             stats=StatsRepo(db),
+            outbox=OutboxRepo(db),
+            job_runs=JobRunRepo(db),
+            leases=LeaseRepo(db),
+            updates=UpdateRepo(db),
+            staff_invites=StaffInviteRepo(db),
+            persistence=PersistenceStore(db),
+            officials=OfficialRepo(db),
+            subscriptions=SubscriptionRepo(db),
+            audit=AuditRepo(db),
+            exposures=ExposureRepo(db),
         )
 
     async def ensure_indexes(self) -> None:
         """Create every index; safe to run at each start."""
-        for repo in (self.meta, self.venues, self.users, self.checkins, self.stats):
+        for repo in (self.meta, self.venues, self.users, self.checkins, self.stats, self.outbox):
             await repo.ensure_indexes()
+        for delivery_repo in (self.job_runs, self.leases, self.updates):
+            await delivery_repo.ensure_indexes()
+        await self.staff_invites.ensure_indexes()
+        await self.persistence.ensure_indexes()
+        for officials_repo in (self.officials, self.subscriptions, self.audit, self.exposures):
+            await officials_repo.ensure_indexes()
 
     async def ping(self) -> bool:
         """True when the database answers."""
         try:
             await self.db.command("ping")
-        except Exception:  # noqa: BLE001 - any failure means "not answering"
+        except Exception:
             return False
         return True
 

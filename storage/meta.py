@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,8 @@ class MetaRepo:
         doc = await self._meta.find_one({"_id": name})
         if doc is not None:
             return str(doc["value"])
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._meta.insert_one({"_id": name, "value": make()})
-        except DuplicateKeyError:
-            pass
         doc = await self._meta.find_one({"_id": name})
         assert doc is not None  # noqa: S101 - inserted just above
         return str(doc["value"])

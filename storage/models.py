@@ -17,6 +17,15 @@ class VenueSettings:
 
 
 @dataclass(frozen=True)
+class CapacityAlarm:
+    """The last capacity alert of a venue: when, and how many that local day."""
+
+    last_alert_at: datetime
+    day: str
+    count: int
+
+
+@dataclass(frozen=True)
 class NewVenue:
     """What it takes to register a venue."""
 
@@ -45,6 +54,7 @@ class Venue:
     created_day: str
     settings: VenueSettings = field(default_factory=VenueSettings)
     last_checkin_day: str | None = None
+    capacity_alarm: CapacityAlarm | None = None
 
     @property
     def region_id(self) -> str:
@@ -136,6 +146,7 @@ class VenueDay:
     hours: dict[int, int] = field(default_factory=dict)
     declared: int = 0
     declaration_answered: int = 0
+    declaration_skipped: int = 0
 
 
 @dataclass(frozen=True)

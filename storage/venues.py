@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, replace
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from storage.counters import region_day_update
 from storage.errors import Conflict, NotFound
-from storage.models import NewVenue, Venue, VenueSettings
+from storage.models import CapacityAlarm, NewVenue, Venue, VenueSettings
 
 Doc = dict[str, Any]
 
@@ -40,9 +40,18 @@ def venue_from_doc(doc: Doc) -> Venue:
         active=doc.get("active", True),
         created_at=doc["created_at"],
         created_day=doc["created_day"],
-        settings=VenueSettings(**{k: v for k, v in settings.items() if k in VenueSettings.__dataclass_fields__}),
+        settings=VenueSettings(
+            **{k: v for k, v in settings.items() if k in VenueSettings.__dataclass_fields__}
+        ),
         last_checkin_day=doc.get("last_checkin_day"),
+        capacity_alarm=_alarm_from_doc(doc.get("capacity_alarm")),
     )
+
+
+def _alarm_from_doc(doc: Doc | None) -> CapacityAlarm | None:
+    if not doc:
+        return None
+    return CapacityAlarm(last_alert_at=doc["last_alert_at"], day=doc["day"], count=doc["count"])
 
 
 def venue_doc(code: str, new: NewVenue, now: datetime, day: str) -> Doc:
@@ -110,14 +119,16 @@ class VenueRepo:
             raise NotFound(code)
         return venue
 
-    async def list(self, *, region: str | None = None, limit: int = 0, skip: int = 0) -> list[Venue]:
+    async def find(self, *, region: str | None = None, limit: int = 0, skip: int = 0) -> list[Venue]:
         query: Doc = {"regions": region} if region else {}
         cursor = self._venues.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
         return [venue_from_doc(doc) async for doc in cursor]
 
     async def for_member(self, user_id: int) -> list[Venue]:
         """Venues a user owns or is staff of."""
-        cursor = self._venues.find({"$or": [{"owner_id": user_id}, {"staff_ids": user_id}]}).sort("created_at")
+        cursor = self._venues.find({"$or": [{"owner_id": user_id}, {"staff_ids": user_id}]}).sort(
+            "created_at"
+        )
         return [venue_from_doc(doc) async for doc in cursor]
 
     async def set_active(self, code: str, active: bool, *, day: str) -> Venue:
@@ -173,6 +184,33 @@ class VenueRepo:
         """Remember the latest local day with a check-in (never moves backwards)."""
         await self._venues.update_one({"_id": code}, {"$max": {"last_checkin_day": day}})
 
+    async def record_capacity_alert(
+        self, code: str, *, previous: CapacityAlarm | None, at: datetime, day: str
+    ) -> CapacityAlarm | None:
+        """Note a capacity alert unless another one was noted since `previous`; the new alarm or None."""
+        count = previous.count + 1 if previous is not None and previous.day == day else 1
+        alarm = CapacityAlarm(last_alert_at=at, day=day, count=count)
+        expected = previous.last_alert_at if previous is not None else None
+        result = await self._venues.update_one(
+            {"_id": code, "capacity_alarm.last_alert_at": expected},
+            {"$set": {"capacity_alarm": asdict(alarm)}},
+        )
+        return alarm if result.modified_count == 1 else None
+
+    async def with_summaries(self, hour: int | None, batch: int = 500) -> AsyncIterator[list[Venue]]:
+        """Active venues with an owner and summaries on, whose summary hour is `hour` (any when None)."""
+        query: Doc = {"active": True, "owner_id": {"$ne": None}, "settings.summaries_muted": {"$ne": True}}
+        if hour is not None:
+            query["settings.summary_hour"] = hour
+        chunk: list[Venue] = []
+        async for doc in self._venues.find(query).sort("_id", ASCENDING):
+            chunk.append(venue_from_doc(doc))
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
     async def count(self, *, region: str | None = None, active: bool | None = None) -> int:
         query: Doc = {}
         if region:
@@ -180,6 +218,21 @@ class VenueRepo:
         if active is not None:
             query["active"] = active
         return await self._venues.count_documents(query)
+
+    async def inactive(self, region: str, *, registered_by: str, no_checkin_since: str) -> list[Venue]:
+        """Active venues of a region registered on or before a day, without a check-in on or after another.
+
+        Two lookups on the (regions, last_checkin_day) index: venues that never scanned, and those whose
+        latest check-in day is older; sorted by ward, then code.
+        """
+        never = {"regions": region, "last_checkin_day": None}
+        older = {"regions": region, "last_checkin_day": {"$lt": no_checkin_since}}
+        found: list[Venue] = []
+        for query in (never, older):
+            cursor = self._venues.find({**query, "active": True, "created_day": {"$lte": registered_by}})
+            found.extend([venue_from_doc(doc) async for doc in cursor])
+        found.sort(key=lambda venue: (venue.regions, venue.code))
+        return found
 
 
 def _total_update(region: str, delta: int) -> UpdateOne:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from PIL import Image
@@ -789,11 +790,21 @@ _TEXT_METHODS = frozenset(
 
 async def _read_params(request: web.Request) -> tuple[Params, Files]:
     """Decode query string, form-urlencoded, multipart or JSON parameters."""
-    params: Params = {key: decode_param(key, value) for key, value in request.query.items()}
+    params: Params = {}
+    if request.query_string:
+        params.update((key, decode_param(key, value)) for key, value in request.query.items())
     files: Files = {}
     if not request.body_exists:
         return params, files
-    if request.content_type == "application/json":
+    content_type = request.content_type
+    if content_type == "application/x-www-form-urlencoded":
+        # The hot path of every text message: parsing directly is much cheaper than request.post().
+        body = (await request.read()).decode()
+        params.update(
+            (key, decode_param(key, value)) for key, value in parse_qsl(body, keep_blank_values=True)
+        )
+        return params, files
+    if content_type == "application/json":
         body = await request.json()
         if not isinstance(body, dict):
             raise ValueError("JSON body must be an object")

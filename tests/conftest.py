@@ -20,6 +20,9 @@ from storage.probe import ping
 from tests.botapi import BotApiDouble
 from tests.harness import TEST_TOKEN, BotHarness
 
+# PTB's durations as timedelta, as in production (bot.cli.main sets the same).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Thursday morning in Hanoi.
 START = datetime(2026, 11, 19, 9, 0, tzinfo=TZ)
@@ -87,7 +90,9 @@ async def repos(settings: Settings) -> AsyncIterator[Repos]:
 
 
 @pytest.fixture
-async def bot(settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock) -> AsyncIterator[BotHarness]:
+async def bot(
+    settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
+) -> AsyncIterator[BotHarness]:
     harness = await BotHarness.start(settings, repos, botapi, clock)
     try:
         yield harness

@@ -30,7 +30,9 @@ class BotHarness:
     repos: Repos
 
     @classmethod
-    async def start(cls, settings: Settings, repos: Repos, api: BotApiDouble, clock: ManualClock) -> BotHarness:
+    async def start(
+        cls, settings: Settings, repos: Repos, api: BotApiDouble, clock: ManualClock
+    ) -> BotHarness:
         services = await build_services(settings, repos, clock=clock)
         assert settings.bot_token is not None
         app = build_application(services, settings.bot_token.get_secret_value())

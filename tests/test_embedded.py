@@ -143,7 +143,9 @@ async def test_start_serves_then_stop_removes_server_and_record(launch: Launch, 
         _ = db.uri
 
 
-async def test_two_launchers_share_one_server_until_the_last_one_stops(launch: Launch, data_dir: Path) -> None:
+async def test_two_launchers_share_one_server_until_the_last_one_stops(
+    launch: Launch, data_dir: Path
+) -> None:
     first, second = launch(), launch()
 
     uris = await asyncio.gather(first.start(), second.start())

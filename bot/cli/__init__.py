@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.runtime import build_services, open_repos, resolve_username
@@ -33,7 +35,7 @@ class CliEnv:
     out: Callable[[str], None]
 
 
-Handler = Callable[[argparse.Namespace, CliEnv], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, CliEnv], Coroutine[Any, Any, int]]
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
@@ -61,8 +63,12 @@ def registrars() -> list[Registrar]:
     return [service.register, venues.register, reports.register]
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, out: Callable[[str], None] = print) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, clock: Clock | None = None, out: Callable[[str], None] = print
+) -> int:
     """Parse, configure and run one command; map errors to exit codes with one-line messages."""
+    # Opt in to PTB's timedelta-valued durations (retry_after and friends) now rather than via deprecation.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     parser = build_parser(registrars())
     try:
         args = parser.parse_args(argv)
@@ -88,7 +94,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, out: 
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_FAILURE
-    except Exception as exc:  # noqa: BLE001 - the operator gets one line; details go to the log
+    except Exception as exc:
         log.debug("command failed", exc_info=True)
         print(f"quetma: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE

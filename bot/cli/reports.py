@@ -21,7 +21,9 @@ def parse_day(raw: str) -> date:
 
 
 async def report(args: argparse.Namespace, env: CliEnv) -> int:
-    day = parse_day(args.date) if args.date else local_day(env.clock.now(), env.settings.tz) - timedelta(days=1)
+    day = (
+        parse_day(args.date) if args.date else local_day(env.clock.now(), env.settings.tz) - timedelta(days=1)
+    )
     async with cli_services(env) as services:
         try:
             region = services.regions.resolve(args.region) if args.region else services.regions.country()

@@ -6,7 +6,7 @@ import argparse
 
 from bot.cli import EXIT_BAD_INPUT, EXIT_OK, CliEnv, CliError
 
-HOW_TO_GET_A_TOKEN = (
+BOTFATHER_HELP = (
     "BOT_TOKEN is not set. Talk to @BotFather in Telegram, send /newbot, and put the token it gives you "
     "in a .env file (BOT_TOKEN=123456:ABC...) or in the environment, then run again."
 )
@@ -16,7 +16,7 @@ async def run(args: argparse.Namespace, env: CliEnv) -> int:
     from bot.runtime import run_polling
 
     if env.settings.bot_token is None:
-        raise CliError(HOW_TO_GET_A_TOKEN)
+        raise CliError(BOTFATHER_HELP)
     if args.webhook:
         from bot.web import run_webhook
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from bot.cli import EXIT_OK, CliEnv, CliError, cli_services
@@ -44,9 +45,11 @@ async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
 async def venue_list(args: argparse.Namespace, env: CliEnv) -> int:
     async with cli_services(env) as services:
         region = services.regions.resolve(args.region).id if args.region else None
-        for venue in await services.repos.venues.list(region=region):
+        for venue in await services.repos.venues.find(region=region):
             state = "active" if venue.active else "inactive"
-            env.out(f"{venue.code}\t{state}\t{venue.name}\t{venue.address}\t{services.regions.label(venue.region_id)}")
+            env.out(
+                f"{venue.code}\t{state}\t{venue.name}\t{venue.address}\t{services.regions.label(venue.region_id)}"
+            )
     return EXIT_OK
 
 
@@ -74,7 +77,7 @@ async def poster(args: argparse.Namespace, env: CliEnv) -> int:
                 region=services.regions.label(venue.region_id),
             )
             data = render_poster(card, fmt)
-    Path(args.output).write_bytes(data)
+    await asyncio.to_thread(Path(args.output).write_bytes, data)
     env.out(f"{args.output} ({len(data)} bytes) for {venue.code} {link}")
     return EXIT_OK
 

@@ -1,0 +1,401 @@
+"""Bulk loading of venues and visits (demo and scale data) that leaves exactly what the live path leaves.
+
+The live path (`VenueRepo.create`, `CheckinRepo.check_in`, `add_person`, `check_out`) updates one
+visit and a handful of counters per request. Loading millions of visits that way takes hours, so
+this module replays the same rules in memory (`storage.counters`, `visit_doc`, `visitor_scopes`)
+and writes the resulting documents with `insert_many` and merged upserts, in batches, with a few
+writes in flight while the next batch is computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo import UpdateOne
+
+from storage.checkins import MAX_PARTY, RESCAN_WINDOW, VisitDraft, visit_doc, visitor_scopes
+from storage.counters import active3_days, add_inc, hour_key, merge_region_incs, venue_day_id
+from storage.database import Repos
+from storage.models import NewVenue, Venue
+from storage.venues import venue_doc, venue_from_doc
+
+Doc = dict[str, Any]
+Progress = Callable[[str, int], None]
+
+BULK_COLLECTIONS = ("venues", "visits", "visitor_days", "venue_days")
+DEFAULT_BATCH = 4_000
+DEFAULT_IN_FLIGHT = 2
+UPSERT_BATCH = 1_000
+
+
+@dataclass(frozen=True)
+class BulkVenue:
+    """A venue to register at a given moment, with the code it gets."""
+
+    code: str
+    new: NewVenue
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BulkVisit:
+    """A check-in, its party size (1 + the people added) and, optionally, when the person checked out."""
+
+    draft: VisitDraft
+    checkout_at: datetime | None = None
+
+
+@dataclass
+class BulkResult:
+    """How many documents of each kind a load wrote, and how many check-ins continued an earlier visit."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    continued: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.written.values())
+
+
+@dataclass
+class _VisitorDay:
+    scopes: list[str]
+    seen: set[str]
+    expires_at: datetime
+
+
+class _Writer:
+    """Inserts with a bounded number of batches in flight; the first failure surfaces on the next call."""
+
+    def __init__(self, repos: Repos, in_flight: int, progress: Progress | None, result: BulkResult) -> None:
+        self._db = repos.db
+        self._slots = asyncio.Semaphore(in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._progress = progress
+        self._result = result
+        self._error: BaseException | None = None
+
+    async def insert(self, collection: str, docs: list[Doc]) -> None:
+        if not docs:
+            return
+        self._raise_failure()
+        await self._slots.acquire()
+        task = asyncio.create_task(self._insert(collection, docs))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        # Let the task encode and send its batch before the caller computes the next one.
+        await asyncio.sleep(0)
+
+    async def upsert(self, collection: str, updates: list[UpdateOne]) -> None:
+        for start in range(0, len(updates), UPSERT_BATCH):
+            chunk = updates[start : start + UPSERT_BATCH]
+            await self._db[collection].bulk_write(chunk, ordered=False)
+            self._count(collection, len(chunk))
+
+    async def _insert(self, collection: str, docs: list[Doc]) -> None:
+        try:
+            await self._db[collection].insert_many(docs, ordered=False)
+            self._count(collection, len(docs))
+        finally:
+            self._slots.release()
+
+    def _count(self, collection: str, n: int) -> None:
+        self._result.written[collection] = self._result.written.get(collection, 0) + n
+        if self._progress is not None:
+            self._progress(collection, n)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self._error is None:
+            self._error = task.exception()
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._raise_failure()
+
+    async def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class BulkLoader:
+    """Loads venues and chronological visits; `finish()` writes what is still in memory.
+
+    Use it as `async with BulkLoader(repos, ...) as loader:` so writes in flight are awaited (or
+    cancelled on error). Venues must be added before their visits; visits must come in order of
+    check-in time, as they would reach the bot. A check-in by the same person at the same venue
+    within the re-scan window continues the earlier visit, exactly as `CheckinRepo.check_in` does.
+    """
+
+    def __init__(
+        self,
+        repos: Repos,
+        *,
+        tz: ZoneInfo,
+        retention_days: int,
+        batch_size: int = DEFAULT_BATCH,
+        in_flight: int = DEFAULT_IN_FLIGHT,
+        progress: Progress | None = None,
+        defer_indexes: bool = False,
+    ) -> None:
+        self._repos = repos
+        self._tz = tz
+        self._retention = timedelta(days=retention_days)
+        self._batch = batch_size
+        self._defer_indexes = defer_indexes
+        self.result = BulkResult()
+        self._writer = _Writer(repos, in_flight, progress, self.result)
+        self._venues: dict[str, Venue] = {}
+        self._venue_docs: list[Doc] = []
+        self._last_day: dict[str, str | None] = {}
+        self._region_incs: dict[tuple[str, str], dict[str, int]] = {}
+        self._totals: dict[str, int] = {}
+        self._pending: list[Doc] = []
+        self._pending_at: list[datetime] = []
+        self._recent: dict[tuple[int, str], Doc] = {}
+        self._day: str | None = None
+        self._visitor_days: dict[int, _VisitorDay] = {}
+        self._venue_days: dict[str, Doc] = {}
+        self._closed_visitor_days: list[Doc] = []
+        self._closed_venue_days: list[Doc] = []
+        self._last_at: datetime | None = None
+        self._finished = False
+
+    async def __aenter__(self) -> BulkLoader:
+        if self._defer_indexes:
+            await self._drop_secondary_indexes()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:
+            await self._writer.cancel()
+            if self._defer_indexes:
+                await self._repos.ensure_indexes()
+            return
+        if not self._finished:
+            await self.finish()
+
+    async def _drop_secondary_indexes(self) -> None:
+        """Index entries cost more written one by one than built at the end; only for empty collections."""
+        for name in BULK_COLLECTIONS:
+            if await self._repos.db[name].estimated_document_count():
+                raise ValueError(f"deferring indexes needs an empty {name} collection")
+            await self._repos.db[name].drop_indexes()
+
+    def add_venues(self, venues: Iterable[BulkVenue]) -> list[Venue]:
+        """Register venues (written by `finish`, with the day of their latest check-in)."""
+        added = []
+        for item in venues:
+            if item.code in self._venues:
+                raise ValueError(f"venue code {item.code} added twice")
+            day = item.created_at.astimezone(self._tz).date().isoformat()
+            doc = venue_doc(item.code, item.new, item.created_at, day)
+            venue = venue_from_doc(doc)
+            self._venues[item.code] = venue
+            self._venue_docs.append(doc)
+            self._last_day[item.code] = None
+            for region in venue.regions:
+                add_inc(self._region_incs.setdefault((region, day), {}), {"venues_new": 1})
+                self._totals[region] = self._totals.get(region, 0) + 1
+            added.append(venue)
+        return added
+
+    async def add_visits(self, visits: Iterable[BulkVisit]) -> None:
+        """Record check-ins in order of time, writing full batches as they fill."""
+        for item in visits:
+            self._add_visit(item)
+            if len(self._pending) >= 2 * self._batch:
+                await self._write_settled_visits()
+
+    def _add_visit(self, item: BulkVisit) -> None:
+        draft = item.draft
+        venue = self._venues.get(draft.venue.code)
+        if venue is None:
+            raise ValueError(f"visit to venue {draft.venue.code} that this load did not add")
+        if draft.at < venue.created_at:
+            raise ValueError(f"visit to {venue.code} before it was registered")
+        if self._last_at is not None and draft.at < self._last_at:
+            raise ValueError("visits must come in order of check-in time")
+        self._last_at = draft.at
+        key = (draft.user_id, venue.code)
+        earlier = self._recent.get(key)
+        if earlier is not None and earlier["checkin_at"] >= draft.at - RESCAN_WINDOW:
+            # The live path continues the earlier visit and reopens it if it was checked out.
+            if earlier["checkout_at"] is not None and earlier["checkout_at"] <= draft.at:
+                earlier["checkout_at"] = None
+            self.result.continued += 1
+            return
+        party = max(1, min(draft.party, MAX_PARTY))
+        doc = visit_doc(
+            VisitDraft(venue, draft.user_id, draft.at, party), tz=self._tz, retention=self._retention
+        )
+        if item.checkout_at is not None and draft.at < item.checkout_at < doc["auto_checkout_at"]:
+            doc["checkout_at"] = item.checkout_at
+        self._recent[key] = doc
+        self._pending.append(doc)
+        self._pending_at.append(draft.at)
+        self._count(venue, draft.user_id, doc)
+
+    def _count(self, venue: Venue, user_id: int, doc: Doc) -> None:
+        """The counter updates of `CheckinRepo._count_checkin`, applied in memory."""
+        day: str = doc["day"]
+        if day != self._day:
+            self._close_day()
+            self._day = day
+        scopes = visitor_scopes(venue)
+        visitor = self._visitor_days.get(user_id)
+        if visitor is None:
+            visitor = _VisitorDay(scopes=[], seen=set(), expires_at=doc["expires_at"])
+            self._visitor_days[user_id] = visitor
+        new_scopes = [scope for scope in scopes if scope not in visitor.seen]
+        visitor.scopes.extend(new_scopes)
+        visitor.seen.update(new_scopes)
+        venue_day = self._venue_days.get(venue.code)
+        first_today = venue_day is None
+        if venue_day is None:
+            venue_day = {
+                "_id": venue_day_id(venue.code, day),
+                "checkins": 0,
+                "visitors": 0,
+                "people": 0,
+                "hours": {},
+                "venue_code": venue.code,
+                "day": day,
+                "regions": list(venue.regions),
+            }
+            self._venue_days[venue.code] = venue_day
+        venue_day["checkins"] += 1
+        venue_day["visitors"] += 1 if f"venue:{venue.code}" in new_scopes else 0
+        venue_day["people"] += doc["party"]
+        hours = venue_day["hours"]
+        hour = hour_key(doc["hour"])
+        hours[hour] = hours.get(hour, 0) + 1
+        active_days: list[str] = []
+        if first_today:
+            last = self._last_day[venue.code]
+            active_days = active3_days(day, venue.created_day, last if last and last < day else None)
+            self._last_day[venue.code] = max(last, day) if last else day
+        new_visitor = set(new_scopes)
+        for region in venue.regions:
+            inc = self._region_incs.setdefault((region, day), {})
+            add_inc(
+                inc,
+                {
+                    "checkins": 1,
+                    "visitors": 1 if region in new_visitor else 0,
+                    "venues_with_checkins": 1 if first_today else 0,
+                },
+            )
+            for target in active_days:
+                add_inc(self._region_incs.setdefault((region, target), {}), {"active3": 1})
+
+    def _close_day(self) -> None:
+        """Move a finished day's per-person and per-venue counters to the write queue."""
+        if self._day is None:
+            return
+        day = self._day
+        self._closed_visitor_days.extend(
+            {
+                "_id": f"{day}|{user_id}",
+                "scopes": state.scopes,
+                "user_id": user_id,
+                "expires_at": state.expires_at,
+            }
+            for user_id, state in self._visitor_days.items()
+        )
+        self._closed_venue_days.extend(self._venue_days.values())
+        self._visitor_days = {}
+        self._venue_days = {}
+        if self._last_at is not None:
+            horizon = self._last_at - RESCAN_WINDOW
+            self._recent = {k: v for k, v in self._recent.items() if v["checkin_at"] >= horizon}
+
+    async def _write_settled_visits(self, *, everything: bool = False) -> None:
+        """Write visits no later check-in can still continue, and any finished day's counters."""
+        if everything or self._last_at is None:
+            settled = len(self._pending)
+        else:
+            settled = bisect.bisect_left(self._pending_at, self._last_at - RESCAN_WINDOW)
+        while settled >= self._batch or (everything and settled > 0):
+            take = min(self._batch, settled)
+            docs = self._pending[:take]
+            del self._pending[:take]
+            del self._pending_at[:take]
+            settled -= take
+            await self._writer.insert("visits", docs)
+        await self._write_day_docs(everything=everything)
+
+    async def _write_day_docs(self, *, everything: bool) -> None:
+        for docs, collection in (
+            (self._closed_visitor_days, "visitor_days"),
+            (self._closed_venue_days, "venue_days"),
+        ):
+            while len(docs) >= self._batch or (everything and docs):
+                await self._writer.insert(collection, docs[: self._batch])
+                del docs[: self._batch]
+
+    async def finish(self) -> BulkResult:
+        """Write everything still in memory, then the venues and the merged region counters."""
+        if self._finished:
+            return self.result
+        self._finished = True
+        self._close_day()
+        self._day = None
+        await self._write_settled_visits(everything=True)
+        for doc in self._venue_docs:
+            doc["last_checkin_day"] = self._last_day.get(doc["_id"])
+        for start in range(0, len(self._venue_docs), self._batch):
+            await self._writer.insert("venues", self._venue_docs[start : start + self._batch])
+        await self._writer.drain()
+        await self._writer.upsert("region_days", merge_region_incs(self._region_incs))
+        await self._writer.upsert(
+            "region_totals",
+            [
+                UpdateOne({"_id": region}, {"$inc": {"venues_active": n}}, upsert=True)
+                for region, n in self._totals.items()
+            ],
+        )
+        if self._defer_indexes:
+            await self._repos.ensure_indexes()
+        return self.result
+
+
+async def run_bulk_load(
+    repos: Repos,
+    venues: Iterable[BulkVenue],
+    visits: Callable[[list[Venue]], Iterable[BulkVisit]],
+    *,
+    tz: ZoneInfo,
+    retention_days: int,
+    progress: Progress | None = None,
+    defer_indexes: bool = False,
+    batch_size: int = DEFAULT_BATCH,
+) -> BulkResult:
+    """Load venues, then the visits made at them (computed from the registered venues)."""
+    async with BulkLoader(
+        repos,
+        tz=tz,
+        retention_days=retention_days,
+        progress=progress,
+        defer_indexes=defer_indexes,
+        batch_size=batch_size,
+    ) as loader:
+        registered = loader.add_venues(venues)
+        await loader.add_visits(visits(registered))
+        return await loader.finish()
+
+
+__all__ = ["BulkLoader", "BulkResult", "BulkVenue", "BulkVisit", "run_bulk_load"]

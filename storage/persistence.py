@@ -1,0 +1,304 @@
+"""Bot state in MongoDB: PTB persistence, and conversations several instances can share.
+
+`PersistenceStore` is the repository (four collections). `MongoPersistence` is the
+python-telegram-bot adapter over it, one per application. PTB writes persistence on a
+timer; a conversation step must not wait for that, so `SharedConversationHandler`
+re-reads its state (and the user's data) before every update it may handle and writes
+it straight back afterwards. A restart, a crash or another instance behind the same
+webhook then continues where the user left off.
+
+Stored data must be BSON: string keys and plain values (tuples come back as lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from telegram import Update
+from telegram.ext import Application, BaseHandler, BasePersistence, ConversationHandler, PersistenceInput
+
+Doc = dict[str, Any]
+Data = dict[Any, Any]
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
+
+BOT_DATA_ID = "bot"
+CONVERSATION_TTL = timedelta(hours=24)
+# PTB's own timer only has to save what no conversation step saved already.
+UPDATE_INTERVAL = 10.0
+# The re-read runs before every other handler, the write after every other handler.
+RELOAD_GROUP = -100
+WRITE_GROUP = 100
+
+CONVERSATION_INDEXES = [
+    IndexModel([("name", ASCENDING), ("expires_at", ASCENDING)]),
+    IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+]
+
+
+def conversation_id(name: str, key: ConversationKey) -> str:
+    return "|".join([name, *(str(part) for part in key)])
+
+
+class PersistenceStore:
+    """The `bot_user_data`, `bot_chat_data`, `bot_data` and `bot_conversations` collections."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._users = db["bot_user_data"]
+        self._chats = db["bot_chat_data"]
+        self._bot = db["bot_data"]
+        self._conversations = db["bot_conversations"]
+
+    async def ensure_indexes(self) -> None:
+        await self._conversations.create_indexes(CONVERSATION_INDEXES)
+
+    async def all_user_data(self) -> dict[int, Data]:
+        return {doc["_id"]: dict(doc.get("data") or {}) async for doc in self._users.find({})}
+
+    async def user_data(self, user_id: int) -> Data:
+        doc = await self._users.find_one({"_id": user_id})
+        return dict(doc.get("data") or {}) if doc else {}
+
+    async def save_user_data(self, user_id: int, data: Data, now: datetime) -> None:
+        """Store a user's data; empty data deletes the record."""
+        if data:
+            await self._users.replace_one({"_id": user_id}, {"data": data, "updated_at": now}, upsert=True)
+        else:
+            await self._users.delete_one({"_id": user_id})
+
+    async def all_chat_data(self) -> dict[int, Data]:
+        return {doc["_id"]: dict(doc.get("data") or {}) async for doc in self._chats.find({})}
+
+    async def save_chat_data(self, chat_id: int, data: Data, now: datetime) -> None:
+        if data:
+            await self._chats.replace_one({"_id": chat_id}, {"data": data, "updated_at": now}, upsert=True)
+        else:
+            await self._chats.delete_one({"_id": chat_id})
+
+    async def bot_data(self) -> Data:
+        doc = await self._bot.find_one({"_id": BOT_DATA_ID})
+        return dict(doc.get("data") or {}) if doc else {}
+
+    async def save_bot_data(self, data: Data, now: datetime) -> None:
+        await self._bot.replace_one({"_id": BOT_DATA_ID}, {"data": data, "updated_at": now}, upsert=True)
+
+    async def conversations(self, name: str, now: datetime) -> ConversationDict:
+        """Every live conversation of one handler: key -> state."""
+        cursor = self._conversations.find({"name": name, "expires_at": {"$gt": now}})
+        return {tuple(doc["key"]): doc["state"] async for doc in cursor}
+
+    async def conversation(self, name: str, key: ConversationKey, now: datetime) -> object | None:
+        """One conversation's state, None when there is none or it lapsed."""
+        doc = await self._conversations.find_one(
+            {"_id": conversation_id(name, key), "expires_at": {"$gt": now}}
+        )
+        return doc["state"] if doc else None
+
+    async def save_conversation(
+        self, name: str, key: ConversationKey, state: object | None, now: datetime, ttl: timedelta
+    ) -> None:
+        """Store a conversation's state; None (the conversation ended) deletes it."""
+        doc_id = conversation_id(name, key)
+        if state is None:
+            await self._conversations.delete_one({"_id": doc_id})
+            return
+        await self._conversations.replace_one(
+            {"_id": doc_id},
+            {"name": name, "key": list(key), "state": state, "updated_at": now, "expires_at": now + ttl},
+            upsert=True,
+        )
+
+
+class MongoPersistence(BasePersistence[Data, Data, Data]):
+    """PTB persistence over `PersistenceStore`; unchanged data is never rewritten.
+
+    `transient_user_keys` are caches kept in user_data (such as the language) that are not
+    worth a write per user. Callback data is not stored: buttons carry their own data.
+    """
+
+    def __init__(
+        self,
+        store: PersistenceStore,
+        *,
+        now: Callable[[], datetime],
+        transient_user_keys: Collection[str] = (),
+        conversation_ttl: timedelta = CONVERSATION_TTL,
+        update_interval: float = UPDATE_INTERVAL,
+    ) -> None:
+        super().__init__(store_data=PersistenceInput(callback_data=False), update_interval=update_interval)
+        self.store = store
+        self._now = now
+        self._transient = frozenset(transient_user_keys)
+        self._ttl = conversation_ttl
+        # What this instance last read or wrote, to skip writes that change nothing.
+        self._users_seen: dict[int, Data] = {}
+        self._chats_seen: dict[int, Data] = {}
+        self._bot_seen: Data | None = None
+
+    def _lasting(self, data: Data) -> Data:
+        return {key: value for key, value in data.items() if key not in self._transient}
+
+    async def get_user_data(self) -> dict[int, Data]:
+        loaded = await self.store.all_user_data()
+        self._users_seen = {user_id: dict(data) for user_id, data in loaded.items()}
+        return loaded
+
+    async def get_chat_data(self) -> dict[int, Data]:
+        loaded = await self.store.all_chat_data()
+        self._chats_seen = {chat_id: dict(data) for chat_id, data in loaded.items()}
+        return loaded
+
+    async def get_bot_data(self) -> Data:
+        loaded = await self.store.bot_data()
+        self._bot_seen = dict(loaded)
+        return loaded
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        return await self.store.conversations(name, self._now())
+
+    async def load_conversation(self, name: str, key: ConversationKey) -> object | None:
+        return await self.store.conversation(name, key, self._now())
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        await self.store.save_conversation(name, key, new_state, self._now(), self._ttl)
+
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        lasting = self._lasting(data)
+        if self._users_seen.get(user_id, {}) == lasting:
+            return
+        await self.store.save_user_data(user_id, lasting, self._now())
+        self._users_seen[user_id] = lasting
+
+    async def reload_user_data(self, user_id: int, data: Data) -> None:
+        """Replace a user's data in place with the stored one, keeping the transient keys."""
+        stored = await self.store.user_data(user_id)
+        kept = {key: value for key, value in data.items() if key in self._transient}
+        data.clear()
+        data.update(stored)
+        data.update(kept)
+        self._users_seen[user_id] = dict(stored)
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        if self._chats_seen.get(chat_id, {}) == data:
+            return
+        await self.store.save_chat_data(chat_id, data, self._now())
+        self._chats_seen[chat_id] = dict(data)
+
+    async def update_bot_data(self, data: Data) -> None:
+        if self._bot_seen == data:
+            return
+        await self.store.save_bot_data(data, self._now())
+        self._bot_seen = dict(data)
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Callback data is not stored."""
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self.store.save_user_data(user_id, {}, self._now())
+        self._users_seen.pop(user_id, None)
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self.store.save_chat_data(chat_id, {}, self._now())
+        self._chats_seen.pop(chat_id, None)
+
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+        """Nothing per update: conversations re-read what they need (see SharedConversationHandler)."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
+        """Nothing per update."""
+
+    async def refresh_bot_data(self, bot_data: Data) -> None:
+        """Nothing per update."""
+
+    async def flush(self) -> None:
+        """Every write already went to the database."""
+
+
+class SharedConversationHandler(ConversationHandler[Any]):
+    """A persistent conversation whose state MongoDB holds between any two updates.
+
+    Register it with `install`, not `add_handler`. Its handlers must block (the default).
+    """
+
+    def install(self, app: Application[Any, Any, Any, Any, Any, Any], group: int = 0) -> None:
+        """Add the conversation, plus the re-read before and the write after each update it concerns."""
+        app.add_handler(self, group)
+        _sync(app, RELOAD_GROUP, reload=True).conversations.append(self)
+        _sync(app, WRITE_GROUP, reload=False).conversations.append(self)
+
+    def concerns(self, update: object) -> bool:
+        """Whether any of the conversation's handlers would take this update in some state."""
+        if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
+            return False
+        handlers: list[BaseHandler[Any, Any, Any]] = [*self.entry_points, *self.fallbacks]
+        for state_handlers in self.states.values():
+            handlers.extend(state_handlers)
+        return any(handler.check_update(update) not in (None, False) for handler in handlers)
+
+    def key_for(self, update: Update) -> ConversationKey:
+        return self._get_key(update)
+
+    async def reload(self, update: Update, persistence: MongoPersistence) -> None:
+        """Take the stored state of this update's conversation, whatever this instance remembers."""
+        assert self.name is not None  # noqa: S101 - persistent conversations are named
+        key = self.key_for(update)
+        state = await persistence.load_conversation(self.name, key)
+        if state is None:
+            self._conversations.pop(key, None)
+        else:
+            self._conversations[key] = state
+
+
+class _ConversationSync(BaseHandler[Update, Any, None]):
+    """Re-reads (before) or writes (after) the shared conversations an update concerns."""
+
+    def __init__(self, *, reload: bool) -> None:
+        super().__init__(_never_called)
+        self.reload = reload
+        self.conversations: list[SharedConversationHandler] = []
+
+    def check_update(self, update: object) -> Sequence[SharedConversationHandler] | None:
+        concerned = [conversation for conversation in self.conversations if conversation.concerns(update)]
+        return concerned or None
+
+    async def handle_update(
+        self,
+        update: Update,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        check_result: object,
+        context: Any,
+    ) -> None:
+        persistence = application.persistence
+        if not isinstance(persistence, MongoPersistence) or not isinstance(check_result, list):
+            return
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None and chat is not None  # noqa: S101 - checked by concerns()
+        if self.reload:
+            for conversation in check_result:
+                await conversation.reload(update, persistence)
+            if context.user_data is not None:
+                await persistence.reload_user_data(user.id, context.user_data)
+            return
+        application.mark_data_for_update_persistence(chat_ids=chat.id, user_ids=user.id)
+        await application.update_persistence()
+
+
+async def _never_called(update: Update, context: Any) -> None:
+    """The sync handler does its work in handle_update."""
+
+
+def _sync(app: Application[Any, Any, Any, Any, Any, Any], group: int, *, reload: bool) -> _ConversationSync:
+    for handler in app.handlers.get(group, []):
+        if isinstance(handler, _ConversationSync):
+            return handler
+    sync = _ConversationSync(reload=reload)
+    app.add_handler(sync, group)
+    return sync
