@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import (
     BadRequest,
@@ -43,12 +42,12 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock, SystemClock
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.telegram_http import AiohttpRequest
 from storage.outbox import DROPPED, FAILED, PENDING, SENT, OutboxRepo, QueuedMessage, Settlement
 from storage.users import UserRepo
 
@@ -226,89 +225,6 @@ def network_reason(exc: NetworkError) -> str:
     return "network" if exc.__cause__ is not None else "server-error"
 
 
-class AiohttpRequest(BaseRequest):
-    """PTB's transport over aiohttp, with a pool sized for the sender.
-
-    httpx (PTB's default) spends several times more CPU per call, which caps a paid
-    broadcast well below 1,000 messages a second from one process.
-    """
-
-    def __init__(
-        self,
-        *,
-        connections: int = 100,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 10.0,
-        write_timeout: float = 10.0,
-        pool_timeout: float = 10.0,
-    ) -> None:
-        self._connections = connections
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._write_timeout = write_timeout
-        self._pool_timeout = pool_timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._read_timeout
-
-    async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300),
-                headers={"User-Agent": self.USER_AGENT},
-            )
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _seconds(self, value: Any, default: float) -> float | None:
-        if value is BaseRequest.DEFAULT_NONE:
-            return default
-        return None if value is None else float(value)
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        if self._session is None:
-            raise RuntimeError("AiohttpRequest is not initialized")
-        connect = self._seconds(connect_timeout, self._connect_timeout)
-        pool = self._seconds(pool_timeout, self._pool_timeout)
-        read = self._seconds(read_timeout, self._read_timeout)
-        timeout = aiohttp.ClientTimeout(
-            connect=None if connect is None or pool is None else connect + pool,
-            sock_connect=connect,
-            sock_read=read,
-        )
-        data: Any = None
-        if request_data is not None and request_data.contains_files:
-            form = aiohttp.FormData()
-            for name, value in request_data.json_parameters.items():
-                form.add_field(name, value)
-            for name, (filename, content, mime) in request_data.multipart_data.items():
-                form.add_field(name, content, filename=filename, content_type=mime)
-            data = form
-        elif request_data is not None:
-            data = request_data.json_parameters
-        try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
-
-
 def build_sender_bot(settings: Settings, *, connections: int = 100) -> Bot:
     """A Bot of its own for the sender, so broadcasts never take the connections replies need."""
     assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
@@ -317,8 +233,8 @@ def build_sender_bot(settings: Settings, *, connections: int = 100) -> Bot:
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=AiohttpRequest(connections=connections),
-        get_updates_request=AiohttpRequest(connections=1),
+        request=AiohttpRequest(connection_pool_size=connections),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
     )
 
 
@@ -712,9 +628,7 @@ class Sender:
     async def _flood(self, message: QueuedMessage, retry_after: float) -> None:
         """A 429: pause everything, slow down, and try this message again after the pause."""
         now = self._monotonic()
-        self.pacer.flood(
-            now, retry_after, slowdown=self.config.slowdown, min_factor=self.config.min_factor
-        )
+        self.pacer.flood(now, retry_after, slowdown=self.config.slowdown, min_factor=self.config.min_factor)
         self.stats.flood_waits += 1
         if self._metrics is not None:
             self._metrics.flood_waits.inc()
@@ -800,7 +714,6 @@ async def drain_outbox(
 __all__ = [
     "DROPPED",
     "FAILED",
-    "AiohttpRequest",
     "DeliveryConfig",
     "Pacer",
     "Sender",

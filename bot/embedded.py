@@ -237,10 +237,13 @@ class EmbeddedDatabase:
         record = _read_record(self._record_path)
         if record is None:
             return None
-        if not _pid_alive(record.pid, reap=True):
-            logger.info("SecantusDB pid %d from %s is gone; starting a new server", record.pid, RECORD_FILE)
-        else:
-            argv = _command_line(record.pid)
+        pid = record.pid
+        argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
+        if argv == [] and _pid_alive(pid, reap=True):
+            # A process that is exiting shows no command line yet may still hold the storage lock.
+            await _poll_until(lambda: not _pid_alive(pid, reap=True), _KILL_GRACE_SECONDS)
+            argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
+        if argv is None or argv:
             on_our_storage = argv is not None and _serves_storage(argv, self._storage_path)
             as_recorded = (
                 on_our_storage and argv is not None and _flag_value(argv, "--port") == str(record.port)
@@ -249,10 +252,12 @@ class EmbeddedDatabase:
                 return record
             # Whatever runs on our storage holds the WiredTiger lock a new server needs.
             if on_our_storage:
-                logger.warning("SecantusDB pid %d does not answer; terminating it", record.pid)
-                await _terminate(record.pid)
+                logger.warning("SecantusDB pid %d does not answer; terminating it", pid)
+                await _terminate(pid)
             else:
-                logger.warning("pid %d from %s is not our SecantusDB; ignoring it", record.pid, RECORD_FILE)
+                logger.warning("pid %d from %s is not our SecantusDB; ignoring it", pid, RECORD_FILE)
+        else:
+            logger.info("SecantusDB pid %d from %s is gone; starting a new server", pid, RECORD_FILE)
         self._record_path.unlink(missing_ok=True)
         return None
 

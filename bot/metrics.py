@@ -23,7 +23,9 @@ class Metrics:
         self.duplicate_updates = Counter(
             "quetma_duplicate_updates", "Updates delivered again and ignored", registry=registry
         )
-        self.checkins = Counter("quetma_checkins", "Check-ins recorded (re-scans excluded)", registry=registry)
+        self.checkins = Counter(
+            "quetma_checkins", "Check-ins recorded (re-scans excluded)", registry=registry
+        )
         self.handler_latency = Histogram(
             "quetma_handler_latency_seconds",
             "Time from accepting an update to the end of its handling",
@@ -33,7 +35,9 @@ class Metrics:
         self.outbox_depth = Gauge(
             "quetma_outbox_depth", "Messages waiting in the outbox, by state", ["state"], registry=registry
         )
-        self.sent = Counter("quetma_messages_sent", "Messages delivered, by kind", ["kind"], registry=registry)
+        self.sent = Counter(
+            "quetma_messages_sent", "Messages delivered, by kind", ["kind"], registry=registry
+        )
         self.failed = Counter(
             "quetma_messages_failed",
             "Messages that were not delivered (failed or dropped), by reason",
@@ -50,7 +54,9 @@ class Metrics:
             "quetma_send_rate", "Messages per second the sender currently allows", registry=registry
         )
         self.leader = Gauge(
-            "quetma_leader", "1 while this instance holds the lease (runs jobs and the sender)", registry=registry
+            "quetma_leader",
+            "1 while this instance holds the lease (runs jobs and the sender)",
+            registry=registry,
         )
         self.job_runs = Counter(
             "quetma_job_runs", "Scheduled job runs, by job and outcome", ["job", "outcome"], registry=registry

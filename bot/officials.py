@@ -137,21 +137,34 @@ def region_label(services: Services, region_id: str) -> str:
 
 
 def resolve_region(services: Services, access: Access, text: str) -> Region:
-    """A region named by an official: an id, a province, `ward, province`, or a ward of their own province."""
+    """A region named by an official: an id, a province, `ward, province`, or a ward of their own province.
+
+    A name that is outside the official's area but also names wards of their own province (typing
+    "Ba" means Ba Đình or Ba Vì to a Hanoi official, not Bắc Ninh) is read as those wards.
+    """
     regions = services.regions
     scope = regions.require(access.scope)
+    found: Region | None = None
     try:
-        region = regions.resolve(text)
-    except UnknownRegion as first:
-        province = scope.path[1] if len(scope.path) > 1 else None
-        if province is None:
-            raise
+        found = regions.resolve(text)
+    except UnknownRegion as exc:
+        unknown = exc
+    if found is not None and regions.is_within(found.id, scope.id):
+        return found
+    province = scope.path[1] if len(scope.path) > 1 else None
+    if province is not None:
         try:
-            region = regions.match_ward(province, text)
-        except UnknownRegion:
-            raise first from None
-    require_within(services, access, region.id)
-    return region
+            ward = regions.match_ward(province, text)
+        except UnknownRegion as exc:
+            if exc.ambiguous or found is None:
+                raise exc from None
+        else:
+            require_within(services, access, ward.id)
+            return ward
+    if found is None:
+        raise unknown
+    require_within(services, access, found.id)
+    return found
 
 
 async def require_venue(services: Services, access: Access, code: str) -> Venue:
@@ -239,7 +252,7 @@ TRACE_HEADER = (
     N_("Check-out"),
     N_("Ended by"),
     N_("Party size"),
-    N_("Name"),
+    N_("Display name"),
     N_("Phone"),
     N_("Fever, cough or breathing difficulty"),
     N_("Close contact with a case"),
@@ -248,7 +261,7 @@ TRACE_HEADER = (
 )
 INACTIVE_HEADER = (
     N_("Code"),
-    N_("Name"),
+    N_("Venue"),
     N_("Address"),
     N_("Ward"),
     N_("Registered on"),

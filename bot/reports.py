@@ -14,6 +14,21 @@ from storage.stats import StatsRepo
 
 AVERAGE_DAYS = 7
 TOP_CHILDREN = 10
+# `quetma report --json` prints exactly these keys, plus `children`.
+JSON_KEYS = (
+    "venues_total",
+    "venues_new",
+    "venues_new_avg7",
+    "venues_with_checkins",
+    "venues_with_checkins_delta",
+    "checkins",
+    "checkins_delta",
+    "checkins_avg7",
+    "unique_visitors",
+    "unique_visitors_delta",
+    "unique_visitors_avg7",
+    "inactive_venues",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,8 @@ class RegionReport:
     children: tuple[ChildFigures, ...]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Exactly the figures the officials' issue lists, plus the child ranking."""
+        data = {key: getattr(self, key) for key in JSON_KEYS}
         data["children"] = [asdict(child) for child in self.children]
         return data
 

@@ -17,13 +17,17 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext, QuetmaApplication
 from bot.embedded import EmbeddedDatabase
+from bot.metrics import Metrics
+from bot.presence import check_capacity
 from bot.regions import load_catalogue
+from bot.scheduler import background
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.telegram_http import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
-from handlers import citizen, common
+from handlers import citizen, common, official, owner
 from storage.database import Repos
+from storage.persistence import MongoPersistence
 from storage.probe import ping
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 # Each audience registers its handlers here, in order; catch-alls come last.
 HandlerModule = Callable[[Application[Any, Any, Any, Any, Any, Any]], None]
-AUDIENCES: list[HandlerModule] = [common.register, citizen.register]
+AUDIENCES: list[HandlerModule] = [common.register, citizen.register, official.register, owner.register]
 
 
 @asynccontextmanager
@@ -76,6 +80,7 @@ async def build_services(settings: Settings, repos: Repos, *, clock: Clock | Non
         regions=load_catalogue(),
         secret=secret.encode(),
         bot_username=settings.bot_username or "",
+        checkin_hooks=[check_capacity],
     )
 
 
@@ -108,6 +113,10 @@ def build_application(services: Services, token: str) -> QuetmaApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext))
+        # Conversations and user data live in MongoDB: a restart or another instance continues them.
+        .persistence(
+            MongoPersistence(services.repos.persistence, now=services.now, transient_user_keys=["lang"])
+        )
         # Replies are not throttled globally; proactive messages are paced by the delivery engine.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
@@ -156,15 +165,17 @@ async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None
         app = build_application(services, settings.bot_token.get_secret_value())
         await start_application(app)
         try:
-            assert app.updater is not None  # noqa: S101 - the builder adds one
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
-            log.info(
-                "QuetMa started: bot @%s, %s, mode polling",
-                services.bot_username,
-                describe_database(settings),
-            )
-            await stop.wait()
-            log.info("stopping")
+            # The lease decides whether this instance also runs the jobs and the sender.
+            async with background(app, services, Metrics()):
+                assert app.updater is not None  # noqa: S101 - the builder adds one
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
+                log.info(
+                    "QuetMa started: bot @%s, %s, mode polling",
+                    services.bot_username,
+                    describe_database(settings),
+                )
+                await stop.wait()
+                log.info("stopping")
         finally:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,6 +58,7 @@ class BulkResult:
 
     written: dict[str, int] = field(default_factory=dict)
     continued: int = 0
+    indexing_seconds: float = 0.0  # building deferred indexes at the end
 
     @property
     def total(self) -> int:
@@ -68,6 +70,34 @@ class _VisitorDay:
     scopes: list[str]
     seen: set[str]
     expires_at: datetime
+
+
+@dataclass
+class _OpenVisit:
+    """A stored visit that a later scan may still continue, with what happened to it since."""
+
+    doc: Doc
+    checkouts: list[datetime] = field(default_factory=list)
+    reopened: list[datetime] = field(default_factory=list)
+
+    def settle(self) -> Doc:
+        """The visit as the live path leaves it: the first check-out after the last re-opening counts.
+
+        `CheckinRepo.check_out` only ends an open visit before its automatic check-out, and a re-scan
+        (`check_in` continuing the visit) clears an earlier check-out; a check-out and a re-scan at the
+        same moment are taken in that order.
+        """
+        events = sorted(
+            [(moment, 0) for moment in self.checkouts] + [(moment, 1) for moment in self.reopened]
+        )
+        checkout: datetime | None = None
+        for moment, kind in events:
+            if kind == 1:
+                checkout = None
+            elif checkout is None and moment < self.doc["auto_checkout_at"]:
+                checkout = moment
+        self.doc["checkout_at"] = checkout
+        return self.doc
 
 
 class _Writer:
@@ -163,12 +193,14 @@ class BulkLoader:
         self._last_day: dict[str, str | None] = {}
         self._region_incs: dict[tuple[str, str], dict[str, int]] = {}
         self._totals: dict[str, int] = {}
-        self._pending: list[Doc] = []
+        self._pending: list[_OpenVisit] = []
         self._pending_at: list[datetime] = []
-        self._recent: dict[tuple[int, str], Doc] = {}
+        self._recent: dict[tuple[int, str], _OpenVisit] = {}
         self._day: str | None = None
         self._visitor_days: dict[int, _VisitorDay] = {}
-        self._venue_days: dict[str, Doc] = {}
+        # Venue counters of the current day and the one before (a visit just before midnight can
+        # still be continued, and gain people, just after it).
+        self._venue_days: dict[str, dict[str, Doc]] = {}
         self._closed_visitor_days: list[Doc] = []
         self._closed_venue_days: list[Doc] = []
         self._last_at: datetime | None = None
@@ -230,24 +262,33 @@ class BulkLoader:
         if self._last_at is not None and draft.at < self._last_at:
             raise ValueError("visits must come in order of check-in time")
         self._last_at = draft.at
+        checkouts = [item.checkout_at] if item.checkout_at is not None and item.checkout_at > draft.at else []
         key = (draft.user_id, venue.code)
         earlier = self._recent.get(key)
-        if earlier is not None and earlier["checkin_at"] >= draft.at - RESCAN_WINDOW:
-            # The live path continues the earlier visit and reopens it if it was checked out.
-            if earlier["checkout_at"] is not None and earlier["checkout_at"] <= draft.at:
-                earlier["checkout_at"] = None
-            self.result.continued += 1
+        if earlier is not None and earlier.doc["checkin_at"] >= draft.at - RESCAN_WINDOW:
+            self._continue(earlier, draft, checkouts)
             return
-        party = max(1, min(draft.party, MAX_PARTY))
-        doc = visit_doc(
-            VisitDraft(venue, draft.user_id, draft.at, party), tz=self._tz, retention=self._retention
-        )
-        if item.checkout_at is not None and draft.at < item.checkout_at < doc["auto_checkout_at"]:
-            doc["checkout_at"] = item.checkout_at
-        self._recent[key] = doc
-        self._pending.append(doc)
+        doc = visit_doc(VisitDraft(venue, draft.user_id, draft.at), tz=self._tz, retention=self._retention)
+        visit = _OpenVisit(doc, checkouts)
+        self._recent[key] = visit
+        self._pending.append(visit)
         self._pending_at.append(draft.at)
         self._count(venue, draft.user_id, doc)
+        self._add_people(visit, draft.party - 1)
+
+    def _continue(self, visit: _OpenVisit, draft: VisitDraft, checkouts: list[datetime]) -> None:
+        """A re-scan within the window: the live path re-opens the earlier visit instead of adding one."""
+        visit.reopened.append(draft.at)
+        visit.checkouts.extend(checkouts)
+        self.result.continued += 1
+        self._add_people(visit, draft.party - 1)
+
+    def _add_people(self, visit: _OpenVisit, extra: int) -> None:
+        """People added right after the scan (`CheckinRepo.add_person`, capped at MAX_PARTY)."""
+        added = max(0, min(extra, MAX_PARTY - visit.doc["party"]))
+        if added:
+            visit.doc["party"] += added
+            self._venue_days[visit.doc["day"]][visit.doc["venue_code"]]["people"] += added
 
     def _count(self, venue: Venue, user_id: int, doc: Doc) -> None:
         """The counter updates of `CheckinRepo._count_checkin`, applied in memory."""
@@ -263,7 +304,8 @@ class BulkLoader:
         new_scopes = [scope for scope in scopes if scope not in visitor.seen]
         visitor.scopes.extend(new_scopes)
         visitor.seen.update(new_scopes)
-        venue_day = self._venue_days.get(venue.code)
+        venue_days = self._venue_days.setdefault(day, {})
+        venue_day = venue_days.get(venue.code)
         first_today = venue_day is None
         if venue_day is None:
             venue_day = {
@@ -276,7 +318,7 @@ class BulkLoader:
                 "day": day,
                 "regions": list(venue.regions),
             }
-            self._venue_days[venue.code] = venue_day
+            venue_days[venue.code] = venue_day
         venue_day["checkins"] += 1
         venue_day["visitors"] += 1 if f"venue:{venue.code}" in new_scopes else 0
         venue_day["people"] += doc["party"]
@@ -302,8 +344,8 @@ class BulkLoader:
             for target in active_days:
                 add_inc(self._region_incs.setdefault((region, target), {}), {"active3": 1})
 
-    def _close_day(self) -> None:
-        """Move a finished day's per-person and per-venue counters to the write queue."""
+    def _close_day(self, *, everything: bool = False) -> None:
+        """Queue a finished day's per-person counters, and per-venue counters no re-scan can change any more."""
         if self._day is None:
             return
         day = self._day
@@ -316,12 +358,12 @@ class BulkLoader:
             }
             for user_id, state in self._visitor_days.items()
         )
-        self._closed_venue_days.extend(self._venue_days.values())
         self._visitor_days = {}
-        self._venue_days = {}
+        for older in [d for d in self._venue_days if everything or d < day]:
+            self._closed_venue_days.extend(self._venue_days.pop(older).values())
         if self._last_at is not None:
             horizon = self._last_at - RESCAN_WINDOW
-            self._recent = {k: v for k, v in self._recent.items() if v["checkin_at"] >= horizon}
+            self._recent = {k: v for k, v in self._recent.items() if v.doc["checkin_at"] >= horizon}
 
     async def _write_settled_visits(self, *, everything: bool = False) -> None:
         """Write visits no later check-in can still continue, and any finished day's counters."""
@@ -331,7 +373,7 @@ class BulkLoader:
             settled = bisect.bisect_left(self._pending_at, self._last_at - RESCAN_WINDOW)
         while settled >= self._batch or (everything and settled > 0):
             take = min(self._batch, settled)
-            docs = self._pending[:take]
+            docs = [visit.settle() for visit in self._pending[:take]]
             del self._pending[:take]
             del self._pending_at[:take]
             settled -= take
@@ -352,7 +394,7 @@ class BulkLoader:
         if self._finished:
             return self.result
         self._finished = True
-        self._close_day()
+        self._close_day(everything=True)
         self._day = None
         await self._write_settled_visits(everything=True)
         for doc in self._venue_docs:
@@ -369,7 +411,9 @@ class BulkLoader:
             ],
         )
         if self._defer_indexes:
+            started = time.perf_counter()
             await self._repos.ensure_indexes()
+            self.result.indexing_seconds = time.perf_counter() - started
         return self.result
 
 

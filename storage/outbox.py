@@ -34,11 +34,10 @@ URGENT_KINDS = frozenset({"exposure", "capacity", "alert"})
 # Finished messages are kept this long (their keys keep refusing duplicates meanwhile).
 KEEP_FINISHED = timedelta(days=14)
 
+# Few indexes on purpose: every settlement rewrites `state`, and each index costs on every write.
 OUTBOX_INDEXES = [
     IndexModel([("state", ASCENDING), ("priority", ASCENDING), ("not_before", ASCENDING)]),
-    IndexModel([("state", ASCENDING), ("lease_until", ASCENDING)]),
     IndexModel([("chat_id", ASCENDING), ("state", ASCENDING)]),
-    IndexModel([("kind", ASCENDING), ("state", ASCENDING)]),
     IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
 ]
 
@@ -160,12 +159,14 @@ def settlement_update(owner: str, settlement: Settlement) -> UpdateOne:
         fields |= {"finished_at": settlement.at, "reason": settlement.reason}
     if settlement.error is not None:
         fields["last_error"] = settlement.error[:300]
+    unset = dict(_UNCLAIM)
     if settlement.state in (SENT, FAILED, DROPPED):
         fields["expires_at"] = settlement.at + KEEP_FINISHED
-    update: Doc = {"$set": fields, "$unset": _UNCLAIM}
+        unset |= {"photo": "", "document": ""}  # charts and files are large; the text is kept
+    update: Doc = {"$set": fields, "$unset": unset}
     if inc:
         update["$inc"] = inc
-    return UpdateOne({"_id": settlement.key, "state": SENDING, "claimed_by": owner}, update)
+    return UpdateOne({"_id": settlement.key, "claimed_by": owner}, update)
 
 
 class OutboxRepo:
@@ -217,31 +218,25 @@ class OutboxRepo:
 
     async def claim(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[QueuedMessage]:
         """Claim up to `limit` due messages for `owner`, most urgent and oldest first."""
-        cursor = self._outbox.find(
+        docs = await self._outbox.find(
             {"state": PENDING, "not_before": {"$lte": now}},
-            projection={"_id": 1},
             sort=[("priority", ASCENDING), ("not_before", ASCENDING)],
             limit=limit,
-        )
-        keys = [doc["_id"] async for doc in cursor]
-        if not keys:
+        ).to_list()
+        if not docs:
             return []
         token = uuid.uuid4().hex
-        await self._outbox.update_many(
-            {"_id": {"$in": keys}, "state": PENDING},
-            {
-                "$set": {
-                    "state": SENDING,
-                    "claimed_by": owner,
-                    "claim": token,
-                    "claimed_at": now,
-                    "lease_until": now + lease,
-                }
-            },
+        claim = {"state": SENDING, "claimed_by": owner, "claim": token, "lease_until": now + lease}
+        # One write per document by _id: cheaper than `$in` on servers that scan for it.
+        result = await self._outbox.bulk_write(
+            [UpdateOne({"_id": doc["_id"], "state": PENDING}, {"$set": claim}) for doc in docs],
+            ordered=False,
         )
-        docs = await self._outbox.find({"_id": {"$in": keys}, "claim": token}).to_list()
-        order = {key: index for index, key in enumerate(keys)}
-        docs.sort(key=lambda doc: order[doc["_id"]])
+        if result.modified_count < len(docs):  # someone else took some meanwhile
+            mine = {
+                doc["_id"] async for doc in self._outbox.find({"state": SENDING, "claim": token}, {"_id": 1})
+            }
+            docs = [doc for doc in docs if doc["_id"] in mine]
         return [queued_from_doc(doc) for doc in docs]
 
     async def settle(self, owner: str, settlements: list[Settlement]) -> int:
@@ -257,9 +252,15 @@ class OutboxRepo:
         """Give untried claims back (shutdown, flood wait), due again at `not_before`."""
         if not keys:
             return 0
-        result = await self._outbox.update_many(
-            {"_id": {"$in": keys}, "state": SENDING, "claimed_by": owner},
-            {"$set": {"state": PENDING, "not_before": not_before}, "$unset": _UNCLAIM},
+        result = await self._outbox.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": key, "state": SENDING, "claimed_by": owner},
+                    {"$set": {"state": PENDING, "not_before": not_before}, "$unset": _UNCLAIM},
+                )
+                for key in keys
+            ],
+            ordered=False,
         )
         return result.modified_count
 

@@ -13,6 +13,7 @@ Stored data must be BSON: string keys and plain values (tuples come back as list
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -134,7 +135,7 @@ class MongoPersistence(BasePersistence[Data, Data, Data]):
         self._now = now
         self._transient = frozenset(transient_user_keys)
         self._ttl = conversation_ttl
-        # What this instance last read or wrote, to skip writes that change nothing.
+        # Copies of what this instance last read or wrote, to skip writes that change nothing.
         self._users_seen: dict[int, Data] = {}
         self._chats_seen: dict[int, Data] = {}
         self._bot_seen: Data | None = None
@@ -144,17 +145,17 @@ class MongoPersistence(BasePersistence[Data, Data, Data]):
 
     async def get_user_data(self) -> dict[int, Data]:
         loaded = await self.store.all_user_data()
-        self._users_seen = {user_id: dict(data) for user_id, data in loaded.items()}
+        self._users_seen = deepcopy(loaded)
         return loaded
 
     async def get_chat_data(self) -> dict[int, Data]:
         loaded = await self.store.all_chat_data()
-        self._chats_seen = {chat_id: dict(data) for chat_id, data in loaded.items()}
+        self._chats_seen = deepcopy(loaded)
         return loaded
 
     async def get_bot_data(self) -> Data:
         loaded = await self.store.bot_data()
-        self._bot_seen = dict(loaded)
+        self._bot_seen = deepcopy(loaded)
         return loaded
 
     async def get_callback_data(self) -> None:
@@ -174,7 +175,7 @@ class MongoPersistence(BasePersistence[Data, Data, Data]):
         if self._users_seen.get(user_id, {}) == lasting:
             return
         await self.store.save_user_data(user_id, lasting, self._now())
-        self._users_seen[user_id] = lasting
+        self._users_seen[user_id] = deepcopy(lasting)
 
     async def reload_user_data(self, user_id: int, data: Data) -> None:
         """Replace a user's data in place with the stored one, keeping the transient keys."""
@@ -183,19 +184,19 @@ class MongoPersistence(BasePersistence[Data, Data, Data]):
         data.clear()
         data.update(stored)
         data.update(kept)
-        self._users_seen[user_id] = dict(stored)
+        self._users_seen[user_id] = deepcopy(stored)
 
     async def update_chat_data(self, chat_id: int, data: Data) -> None:
         if self._chats_seen.get(chat_id, {}) == data:
             return
         await self.store.save_chat_data(chat_id, data, self._now())
-        self._chats_seen[chat_id] = dict(data)
+        self._chats_seen[chat_id] = deepcopy(data)
 
     async def update_bot_data(self, data: Data) -> None:
         if self._bot_seen == data:
             return
         await self.store.save_bot_data(data, self._now())
-        self._bot_seen = dict(data)
+        self._bot_seen = deepcopy(data)
 
     async def update_callback_data(self, data: Any) -> None:
         """Callback data is not stored."""

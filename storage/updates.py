@@ -29,7 +29,9 @@ class UpdateRepo:
     async def first_delivery(self, update_id: int, now: datetime) -> bool:
         """Record an update id; False when it was already recorded (by any worker)."""
         try:
-            await self._seen.insert_one({"_id": update_id, "received_at": now, "expires_at": now + REMEMBER_FOR})
+            await self._seen.insert_one(
+                {"_id": update_id, "received_at": now, "expires_at": now + REMEMBER_FOR}
+            )
         except DuplicateKeyError:
             return False
         return True

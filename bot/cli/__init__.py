@@ -58,9 +58,9 @@ def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:
 
 
 def registrars() -> list[Registrar]:
-    from bot.cli import reports, service, venues
+    from bot.cli import delivery, officials, reports, service, venues
 
-    return [service.register, venues.register, reports.register]
+    return [service.register, venues.register, reports.register, officials.register, delivery.register]
 
 
 def main(

@@ -1,0 +1,214 @@
+"""The webhook server (aiohttp): Telegram's updates, /healthz and /metrics, with PTB inside its lifecycle.
+
+The database, the PTB application and the scheduler each start and stop in their own
+cleanup context, in that order, so they stop in the reverse order. PTB runs without an
+updater: this app receives the updates and hands them to PTB's update processor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Update
+
+from bot.clock import Clock, SystemClock
+from bot.context import QuetmaApplication
+from bot.metrics import Metrics
+from bot.runtime import (
+    ALLOWED_UPDATES,
+    build_application,
+    build_services,
+    describe_database,
+    open_repos,
+    start_application,
+    stop_application,
+    stop_event_on_signals,
+)
+from bot.scheduler import Scheduler, background
+from bot.settings import Settings
+from storage.database import Repos
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+DEFAULT_WEBHOOK_PATH = "/telegram"
+HEALTH_TIMEOUT = 3.0  # /healthz answers 503 within this when the database does not answer
+MAX_UPDATE_BYTES = 1024 * 1024
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+METRICS = web.AppKey("metrics", Metrics)
+REPOS = web.AppKey("repos", Repos)
+TELEGRAM = web.AppKey("telegram", QuetmaApplication)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+
+
+def webhook_path(settings: Settings) -> str:
+    """The path Telegram posts to: the path of WEBHOOK_URL."""
+    path = urlsplit(settings.webhook_url).path if settings.webhook_url else ""
+    return path or DEFAULT_WEBHOOK_PATH
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None
+) -> web.Application:
+    """The aiohttp application; nothing connects until it starts."""
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[METRICS] = metrics or Metrics()
+    app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(telegram_context)
+    app.cleanup_ctx.append(scheduler_context)
+    app.router.add_post(webhook_path(settings), receive_update)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    return app
+
+
+# -- lifecycle --------------------------------------------------------------------------------------
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    async with open_repos(app[SETTINGS]) as repos:
+        app[REPOS] = repos
+        yield
+
+
+async def telegram_context(app: web.Application) -> AsyncIterator[None]:
+    settings, repos = app[SETTINGS], app[REPOS]
+    assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
+    services = await build_services(settings, repos, clock=app[CLOCK])
+    services.checkin_hooks.append(app[METRICS].count_checkin)
+    if settings.webhook_secret is not None:
+        secret = settings.webhook_secret.get_secret_value()
+    else:
+        secret = await repos.meta.get_or_create("webhook_secret", lambda: secrets.token_urlsafe(32))
+    app[WEBHOOK_SECRET] = secret
+    ptb = build_application(services, settings.bot_token.get_secret_value())
+    await start_application(ptb)
+    app[TELEGRAM] = ptb
+    try:
+        if settings.webhook_url:
+            await ptb.bot.set_webhook(
+                url=settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+        yield
+    finally:
+        await stop_application(ptb)
+
+
+async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
+    ptb = app[TELEGRAM]
+    async with background(ptb, ptb.services, app[METRICS]) as scheduler:
+        app[SCHEDULER] = scheduler
+        yield
+
+
+# -- handlers ---------------------------------------------------------------------------------------
+
+
+def update_type(data: dict[str, Any]) -> str:
+    """The kind of update: its one field besides update_id."""
+    return next((key for key in data if key != "update_id"), "unknown")
+
+
+async def receive_update(request: web.Request) -> web.Response:
+    """Telegram's POST: 403 without the secret, 400 for anything but an update, else 200 at once."""
+    app = request.app
+    given = request.headers.get(SECRET_HEADER, "")
+    if not secrets.compare_digest(given.encode(), app[WEBHOOK_SECRET].encode()):
+        return web.Response(status=403, text="forbidden")
+    try:
+        data = json.loads(await request.read())
+    except ValueError:
+        return web.Response(status=400, text="not JSON")
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or len(data) < 2:
+        return web.Response(status=400, text="not an update")
+    ptb = app[TELEGRAM]
+    try:
+        update = Update.de_json(data, ptb.bot)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return web.Response(status=400, text="not an update")
+    metrics = app[METRICS]
+    if not await app[REPOS].updates.first_delivery(update_id, app[CLOCK].now()):
+        metrics.duplicate_updates.inc()
+        return web.Response(status=200)
+    metrics.updates.labels(update_type(data)).inc()
+    # PTB awaits the tasks it created when it stops, so none is lost at shutdown.
+    ptb.create_task(process(ptb, metrics, update), update=update, name=f"update:{update_id}")
+    return web.Response(status=200)
+
+
+async def process(ptb: QuetmaApplication, metrics: Metrics, update: Update) -> None:
+    """Handle an update through PTB's processor (per-chat ordering) and time it."""
+    started = time.perf_counter()
+    try:
+        await ptb.update_processor.process_update(update, ptb.process_update(update))
+    finally:
+        metrics.handler_latency.observe(time.perf_counter() - started)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 with database and sender status; 503 when the database does not answer in time."""
+    app = request.app
+    repos = app[REPOS]
+    try:
+        alive = await asyncio.wait_for(repos.ping(), HEALTH_TIMEOUT)
+    except TimeoutError:
+        alive = False
+    body: dict[str, Any] = {
+        "status": "ok" if alive else "unavailable",
+        "database": "ok" if alive else "unreachable",
+    }
+    body |= app[SCHEDULER].status()
+    if alive:
+        with suppress(Exception):
+            body["outbox"] = await asyncio.wait_for(repos.outbox.depth(), HEALTH_TIMEOUT)
+    return web.json_response(body, status=200 if alive else 503)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text format."""
+    app = request.app
+    metrics = app[METRICS]
+    with suppress(Exception):
+        depth = await asyncio.wait_for(app[REPOS].outbox.depth(), HEALTH_TIMEOUT)
+        for state, count in depth.items():
+            metrics.outbox_depth.labels(state).set(count)
+    body, content_type = metrics.render()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def run_webhook(settings: Settings, *, clock: Clock | None = None) -> None:
+    """Serve the webhook until SIGINT/SIGTERM."""
+    stop = stop_event_on_signals()
+    app = create_app(settings, clock=clock)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info(
+            "QuetMa started: bot @%s, %s, mode webhook on %s:%d%s",
+            app[TELEGRAM].services.bot_username,
+            describe_database(settings),
+            settings.host,
+            settings.port,
+            webhook_path(settings),
+        )
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()

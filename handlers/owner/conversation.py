@@ -1,0 +1,81 @@
+"""The owner's conversation: registering a venue and typing a venue's capacity, one at a time."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot.context import BotContext
+from handlers.owner import registration as steps
+from handlers.owner import venues
+from handlers.owner.access import CAPACITY, PREFIX
+from storage.persistence import SharedConversationHandler
+
+NAME = "owner"
+
+
+def owner_conversation() -> SharedConversationHandler:
+    """Registration and capacity input share one state per user: starting one ends the other."""
+    text = filters.TEXT & ~filters.COMMAND
+    other = ~filters.COMMAND & ~filters.TEXT & ~filters.StatusUpdate.ALL
+
+    def button(callback: steps.Step, pattern: str) -> CallbackQueryHandler[BotContext, object]:
+        return CallbackQueryHandler[BotContext, object](callback, pattern=pattern)
+
+    states: dict[object, list[BaseHandler[Update, Any, object]]] = {
+        steps.ASK_NAME: [
+            MessageHandler(text, steps.got_name),
+            MessageHandler(other, steps.reask(steps.ASK_NAME)),
+        ],
+        steps.ASK_ADDRESS: [
+            MessageHandler(text, steps.got_address),
+            MessageHandler(other, steps.reask(steps.ASK_ADDRESS)),
+        ],
+        steps.ASK_PROVINCE: [
+            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            MessageHandler(text, steps.typed_province),
+            MessageHandler(other, steps.reask(steps.ASK_PROVINCE)),
+        ],
+        steps.ASK_WARD: [
+            button(steps.chose_ward, f"^{steps.CB_WARD}"),
+            button(steps.turned_ward_page, f"^{steps.CB_WARD_PAGE}"),
+            button(steps.browse_wards, f"^{steps.CB_BROWSE}$"),
+            button(steps.change_province, f"^{steps.CB_CHANGE_PROVINCE}$"),
+            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            MessageHandler(text, steps.typed_ward),
+            MessageHandler(other, steps.reask(steps.ASK_WARD)),
+        ],
+        steps.ASK_CATEGORY: [
+            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
+            button(steps.chose_ward, f"^{steps.CB_WARD}"),
+            MessageHandler(text | other, steps.reask(steps.ASK_CATEGORY)),
+        ],
+        steps.ASK_CAPACITY: [
+            button(steps.skipped_capacity, f"^{steps.CB_SKIP}$"),
+            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
+            MessageHandler(text, steps.got_capacity),
+            MessageHandler(other, steps.reask(steps.ASK_CAPACITY)),
+        ],
+        venues.EDIT_CAPACITY: [
+            MessageHandler(text, venues.got_capacity),
+            button(venues.leave_capacity, f"^{PREFIX}"),
+        ],
+    }
+    with warnings.catch_warnings():
+        # Buttons are tracked per chat and user, not per message, which is what these steps want.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        return SharedConversationHandler(
+            entry_points=[
+                CommandHandler("newvenue", steps.start),
+                button(venues.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
+            ],
+            states=states,
+            fallbacks=[CommandHandler("cancel", steps.cancel)],
+            name=NAME,
+            persistent=True,
+            allow_reentry=True,
+        )

@@ -1,0 +1,178 @@
+"""Staff stories: one-time invite links (72 hours), joining, listing, removing, refusals."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from bot.payload import PayloadKind, sign_payload
+from bot.venues import register_venue, venue_request
+from storage.errors import NotFound
+from storage.models import Venue
+from storage.staff import InviteExpired, InviteUsed
+from tests.harness import BotHarness, button_data, buttons, texts
+
+OWNER = 6201
+HELPER = 6202
+SECOND = 6203
+STRANGER = 6204
+
+
+async def make_venue(bot: BotHarness) -> Venue:
+    regions = bot.services.regions
+    hanoi = regions.match_province("Hà Nội")
+    request = venue_request(
+        name="Quán cà phê Giảng",
+        address="39 Nguyễn Hữu Huân",
+        region=regions.match_ward(hanoi.id, "Hoàn Kiếm"),
+        category="food",
+        owner_id=OWNER,
+    )
+    return await register_venue(bot.services, request)
+
+
+async def invite_link(bot: BotHarness, venue: Venue) -> str:
+    """The owner asks for an invite; returns the `start` payload of the link the bot sent."""
+    calls = await bot.press(OWNER, f"ven:invite:{venue.code}", language_code="en")
+    link_text = next(t for t in texts(calls) if "t.me/" in t)
+    match = re.search(r"start=(s-[A-Za-z0-9_-]+)", link_text)
+    assert match is not None, link_text
+    return match.group(1)
+
+
+async def test_an_invite_makes_the_opener_staff_once(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    calls = await bot.press(OWNER, f"ven:invite:{venue.code}", language_code="en")
+    said = next(t for t in texts(calls) if "t.me/" in t)
+    assert "works once" in said and "22/11/2026" in said, "valid for 72 hours from 19/11 09:00"
+    payload = re.search(r"start=(s-[A-Za-z0-9_-]+)", said).group(1)  # type: ignore[union-attr]
+
+    joined = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("You are now staff of Quán cà phê Giảng" in t for t in joined)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)
+    note = await bot.repos.outbox.get(f"staff-joined:{payload.split('-')[1]}")
+    assert note is not None and note["chat_id"] == OWNER and note["kind"] == "staff-joined"
+    assert "Quán cà phê Giảng" in note["text"]
+
+    reused = texts(await bot.send(SECOND, f"/start {payload}", language_code="en"))
+    assert any("already used" in t for t in reused)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)
+
+
+async def test_an_expired_invite_is_refused(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    bot.clock.advance(timedelta(hours=72, seconds=1))
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("expired" in t and "72 hours" in t for t in said)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+
+
+async def test_an_invite_still_works_just_before_72_hours(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    bot.clock.advance(timedelta(hours=71, minutes=59))
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("You are now staff" in t for t in said)
+
+
+async def test_the_owner_opening_their_own_invite_does_not_spend_it(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    said = texts(await bot.send(OWNER, f"/start {payload}", language_code="en"))
+    assert any("You own" in t for t in said)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("You are now staff" in t for t in said)
+
+
+async def test_existing_staff_opening_another_invite_does_not_spend_it(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en")
+    second = await invite_link(bot, venue)
+    said = texts(await bot.send(HELPER, f"/start {second}", language_code="en"))
+    assert any("already staff" in t for t in said)
+    said = texts(await bot.send(SECOND, f"/start {second}", language_code="en"))
+    assert any("You are now staff" in t for t in said)
+    assert set((await bot.repos.venues.require(venue.code)).staff_ids) == {HELPER, SECOND}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["s-0123456789abcdef-AAAAAAAAAAAAAAAA", "s-0123456789abcdef", "s-" + "a" * 70],
+)
+async def test_forged_invites_are_refused(bot: BotHarness, payload: str) -> None:
+    await make_venue(bot)
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("not valid" in t for t in said)
+    assert await bot.repos.db["venues"].count_documents({"staff_ids": HELPER}) == 0
+
+
+async def test_a_signed_invite_that_was_never_issued_is_refused(bot: BotHarness) -> None:
+    await make_venue(bot)
+    payload = sign_payload(bot.services.secret, PayloadKind.STAFF_INVITE, "0123456789abcdef")
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("not valid" in t for t in said)
+
+
+async def test_staff_list_and_removal(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en", first_name="Lan")
+    await bot.send(SECOND, f"/start {await invite_link(bot, venue)}", language_code="en", first_name="Minh")
+    calls = await bot.press(OWNER, f"ven:staff:{venue.code}", language_code="en")
+    panel = next(c for c in calls if c.method == "editMessageText")
+    assert "• Lan" in panel.text and "• Minh" in panel.text
+    assert ("✖ Remove Lan", f"ven:unstaff:{venue.code}:{HELPER}") in buttons(panel)
+
+    calls = await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en")
+    assert any("Removed" in t for t in texts(calls))
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (SECOND,)
+    refused = texts(await bot.press(HELPER, f"ven:today:{venue.code}", language_code="en"))
+    assert any("not your venue" in t for t in refused), "removed staff lose access at once"
+    again = texts(await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en"))
+    assert any("not staff" in t for t in again)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (SECOND,)
+
+
+async def test_staff_cannot_invite_or_remove(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en")
+    await bot.send(SECOND, f"/start {await invite_link(bot, venue)}", language_code="en")
+    invites_before = await bot.repos.db["staff_invites"].count_documents({})
+    said = texts(await bot.press(HELPER, f"ven:invite:{venue.code}", language_code="en"))
+    assert any("Only the venue's owner" in t for t in said)
+    said = texts(await bot.press(HELPER, f"ven:unstaff:{venue.code}:{SECOND}", language_code="en"))
+    assert any("Only the venue's owner" in t for t in said)
+    assert await bot.repos.db["staff_invites"].count_documents({}) == invites_before
+    assert set((await bot.repos.venues.require(venue.code)).staff_ids) == {HELPER, SECOND}
+
+
+async def test_unused_invites_can_be_cancelled(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    calls = await bot.press(OWNER, f"ven:staff:{venue.code}", language_code="en")
+    assert any("Unused invite links: 1" in t for t in texts(calls))
+    await bot.press(OWNER, button_data(calls, "Cancel unused"), language_code="en")
+    said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
+    assert any("expired" in t for t in said)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+
+
+async def test_invite_repository_rules(bot: BotHarness) -> None:
+    invites = bot.repos.staff_invites
+    now = bot.clock.now()
+    invite = await invites.create("K7Q2XH4M", OWNER, token="abc123abc123", now=now)
+    assert invite.expires_at == now + timedelta(hours=72)
+    assert [i.token for i in await invites.open_for("K7Q2XH4M", now)] == ["abc123abc123"]
+    spent = await invites.redeem("abc123abc123", HELPER, now)
+    assert spent.used_by == HELPER
+    with pytest.raises(InviteUsed):
+        await invites.redeem("abc123abc123", SECOND, now)
+    late = await invites.create("K7Q2XH4M", OWNER, token="def456def456", now=now)
+    with pytest.raises(InviteExpired):
+        await invites.redeem(late.token, SECOND, now + timedelta(hours=73))
+    with pytest.raises(NotFound):
+        await invites.redeem("nope", SECOND, now)
+    assert await invites.open_for("K7Q2XH4M", now + timedelta(hours=73)) == []
