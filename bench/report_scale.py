@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -41,6 +43,16 @@ async def timed(action: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = await action()
     return time.perf_counter() - started, result
+
+
+def server_cpu_seconds(data_dir: Path) -> float | None:
+    """CPU time used so far by the embedded server process (Linux), to tell its work from waiting for a core."""
+    try:
+        pid = json.loads((data_dir / "secantus.json").read_text())["pid"]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def show(label: str, value: str) -> None:
@@ -80,6 +92,8 @@ async def main(args: argparse.Namespace) -> None:
                     last_print[0] = time.perf_counter()
                     print(f"  ... {sum(written.values()):,} documents {written}", flush=True)
 
+            server_before = server_cpu_seconds(Path(data_dir))
+            client_before = time.process_time()
             load, result = await timed(
                 lambda: run_bulk_load(
                     repos,
@@ -95,6 +109,18 @@ async def main(args: argparse.Namespace) -> None:
             show("load (incl. visit generation, indexes)", f"{load:.0f} s = {load / 60:.1f} min")
             show("documents written", f"{result.total:,} ({result.total / load:,.0f} docs/s)")
             show("  of which building indexes", f"{result.indexing_seconds:.0f} s")
+            client_cpu = time.process_time() - client_before
+            server_after = server_cpu_seconds(Path(data_dir))
+            if server_before is not None and server_after is not None:
+                server_cpu = server_after - server_before
+                show("CPU during the load", f"server {server_cpu:.0f} s, loader {client_cpu:.0f} s")
+                # On an idle 2-core machine the two processes overlap: the load takes at least the larger
+                # of the two CPU times and at most their sum.
+                show(
+                    "  idle 2-core estimate",
+                    f"{max(server_cpu, client_cpu) / 60:.1f} .. {(server_cpu + client_cpu) / 60:.1f} min",
+                )
+            show("load average (1, 5, 15 min)", " ".join(f"{x:.1f}" for x in os.getloadavg()))
             for name, count in sorted(result.written.items()):
                 show(f"  {name}", f"{count:,}")
 

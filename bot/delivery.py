@@ -82,8 +82,13 @@ class DeliveryConfig:
 
     @property
     def batch_size(self) -> int:
-        """Messages claimed at once: about two seconds of sending."""
-        return max(20, min(1000, math.ceil(self.rate * 2)))
+        """Messages claimed at once: about four seconds of sending."""
+        return max(50, min(1000, math.ceil(self.rate * 4)))
+
+    @property
+    def low_water(self) -> int:
+        """Claim more while fewer than this wait locally (a claim can take a while on a busy database)."""
+        return self.batch_size * 3 // 4
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DeliveryConfig:
@@ -432,7 +437,7 @@ class Sender:
         now = self._monotonic()
         if (
             self._claim_task is not None
-            or len(self._ready) >= self.config.batch_size // 2
+            or len(self._ready) >= self.config.low_water
             or now < self._next_claim
             or now < self.pacer.paused_until
         ):

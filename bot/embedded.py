@@ -115,6 +115,7 @@ class EmbeddedDatabase:
         self._record: ServerRecord | None = None
         self._client_file: Path | None = None
         self._started_here = False
+        self._busy = asyncio.Lock()  # one start() or stop() of this launcher at a time
 
     @property
     def data_dir(self) -> Path:
@@ -151,6 +152,15 @@ class EmbeddedDatabase:
 
     async def start(self) -> str:
         """Reuse the live server recorded for the data directory, or start one; return its URI."""
+        async with self._busy:
+            return await self._start()
+
+    async def stop(self) -> None:
+        """Stop using the server; stop the server itself only if no other live launcher uses it."""
+        async with self._busy:
+            await self._stop()
+
+    async def _start(self) -> str:
         if self._record is not None:
             return self._record.uri
         _prepare_data_dir(self._data_dir)
@@ -176,8 +186,7 @@ class EmbeddedDatabase:
         )
         return record.uri
 
-    async def stop(self) -> None:
-        """Stop using the server; stop the server itself only if no other live launcher uses it."""
+    async def _stop(self) -> None:
         client_file, self._client_file = self._client_file, None
         self._record = None
         if client_file is None:
@@ -189,8 +198,8 @@ class EmbeddedDatabase:
                 logger.info("leaving SecantusDB running for %d other user(s)", others)
                 return
             record = _read_record(self._record_path)
-            if record is not None and _pid_alive(record.pid, reap=True):
-                argv = _command_line(record.pid)
+            argv = [] if record is None else await _live_command_line(record.pid)
+            if record is not None and argv != []:
                 if argv is None or _serves_storage(argv, self._storage_path):
                     await _terminate(record.pid)
                 else:
@@ -215,7 +224,7 @@ class EmbeddedDatabase:
     async def _launcher_lock(self) -> AsyncIterator[None]:
         """Hold `launcher.lock` exclusively; polled so that the event loop keeps running meanwhile."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._start_timeout + _STOP_GRACE_SECONDS + _KILL_GRACE_SECONDS
+        deadline = loop.time() + self._start_timeout + 2 * (_STOP_GRACE_SECONDS + _KILL_GRACE_SECONDS)
         fd = os.open(self._data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             while True:
@@ -238,11 +247,7 @@ class EmbeddedDatabase:
         if record is None:
             return None
         pid = record.pid
-        argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
-        if argv == [] and _pid_alive(pid, reap=True):
-            # A process that is exiting shows no command line yet may still hold the storage lock.
-            await _poll_until(lambda: not _pid_alive(pid, reap=True), _KILL_GRACE_SECONDS)
-            argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
+        argv = await _live_command_line(pid)
         if argv is None or argv:
             on_our_storage = argv is not None and _serves_storage(argv, self._storage_path)
             as_recorded = (
@@ -437,8 +442,12 @@ def _pid_alive(pid: int, *, reap: bool = False) -> bool:
 
 def _proc_stat(pid: int) -> list[str] | None:
     """The fields of `/proc/<pid>/stat` after the command name, starting with the state."""
+    return _stat_fields(_PROC / str(pid) / "stat")
+
+
+def _stat_fields(path: Path) -> list[str] | None:
     try:
-        text = (_PROC / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     return text.rpartition(")")[2].split()
@@ -451,12 +460,9 @@ def _stopped(pid: int) -> bool:
     except OSError:
         return False
     for task in tasks:
-        with contextlib.suppress(OSError):
-            state = (
-                task.joinpath("stat").read_text(encoding="utf-8", errors="replace").rpartition(")")[2].split()
-            )
-            if state and state[0] in ("T", "t"):
-                return True
+        fields = _stat_fields(task / "stat")
+        if fields and fields[0] in ("T", "t"):
+            return True
     return False
 
 
@@ -475,6 +481,18 @@ def _command_line(pid: int) -> list[str] | None:
     except OSError:
         return []
     return [os.fsdecode(part) for part in raw.split(b"\0") if part]
+
+
+async def _live_command_line(pid: int) -> list[str] | None:
+    """The argv of a live process: [] once it is gone, None where there is no `/proc` to ask."""
+    if not _pid_alive(pid, reap=True):
+        return []
+    argv = _command_line(pid)
+    if argv == []:
+        # An exiting process shows no command line yet may still hold its files (the storage lock).
+        await _poll_until(lambda: not _pid_alive(pid, reap=True), _KILL_GRACE_SECONDS)
+        argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
+    return argv
 
 
 def _flag_value(argv: list[str], flag: str) -> str | None:

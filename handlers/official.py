@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +40,7 @@ CB_EXPOSURE_CANCEL = "off:expno"
 SHOWN_INACTIVE = 20
 SHOWN_AUDIT = 30
 MAX_CHILD_BUTTONS = 40
+MAX_LISTED = 50
 
 OFFICIAL_COMMANDS = [
     ("report", N_("A day's check-in figures for your area")),
@@ -215,7 +217,7 @@ def officials_list(
         return _("There are no officials yet. Create an invite with /invite <region>."), None
     lines = [_("Officials:")]
     rows = []
-    for official in listed:
+    for official in listed[:MAX_LISTED]:
         since = official.since.astimezone(services.settings.tz)
         lines.append(
             f"• {official.name} ({official.user_id}) · {officials.region_label(services, official.region)} · {since:%d/%m/%Y}"
@@ -228,7 +230,9 @@ def officials_list(
                 )
             ]
         )
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    if len(listed) > MAX_LISTED:
+        lines.append(_("(the first {count}; all of them: quetma official list)").format(count=MAX_LISTED))
+    return "\n".join(lines)[:4096], InlineKeyboardMarkup(rows)
 
 
 async def officials_command(update: Update, context: BotContext, access: Access) -> None:
@@ -499,7 +503,8 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
         lines += ["", _("All of them are in the attached CSV file.")]
     await message.reply_text("\n".join(lines)[:4096])
     reachable = await officials.owners_reachable(services, venues)
-    document = officials.inactive_csv(_, services, venues, reachable)
+    # Tens of thousands of rows in a city: built off the event loop.
+    document = await asyncio.to_thread(officials.inactive_csv, _, services, venues, reachable)
     await message.reply_document(
         document=document,
         filename=f"inactive-{region.id.replace('/', '-')}-{services.today().isoformat()}.csv",

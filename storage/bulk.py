@@ -21,7 +21,15 @@ from zoneinfo import ZoneInfo
 from pymongo import UpdateOne
 
 from storage.checkins import MAX_PARTY, RESCAN_WINDOW, VisitDraft, visit_doc, visitor_scopes
-from storage.counters import active3_days, add_inc, hour_key, merge_region_incs, venue_day_id
+from storage.counters import (
+    active3_days,
+    add_inc,
+    hour_key,
+    merge_region_incs,
+    parent_of,
+    region_day_id,
+    venue_day_id,
+)
 from storage.database import Repos
 from storage.models import NewVenue, Venue
 from storage.venues import venue_doc, venue_from_doc
@@ -30,6 +38,7 @@ Doc = dict[str, Any]
 Progress = Callable[[str, int], None]
 
 BULK_COLLECTIONS = ("venues", "visits", "visitor_days", "venue_days")
+COUNTER_COLLECTIONS = ("region_days", "region_totals")
 DEFAULT_BATCH = 4_000
 DEFAULT_IN_FLIGHT = 2
 UPSERT_BATCH = 1_000
@@ -221,10 +230,14 @@ class BulkLoader:
             await self.finish()
 
     async def _drop_secondary_indexes(self) -> None:
-        """Index entries cost more written one by one than built at the end; only for empty collections."""
-        for name in BULK_COLLECTIONS:
+        """Index entries cost more written one by one than built at the end; only for an empty database.
+
+        With nothing there yet, the merged region counters are inserted rather than upserted too.
+        """
+        for name in BULK_COLLECTIONS + COUNTER_COLLECTIONS:
             if await self._repos.db[name].estimated_document_count():
                 raise ValueError(f"deferring indexes needs an empty {name} collection")
+        for name in BULK_COLLECTIONS:
             await self._repos.db[name].drop_indexes()
 
     def add_venues(self, venues: Iterable[BulkVenue]) -> list[Venue]:
@@ -401,20 +414,42 @@ class BulkLoader:
             doc["last_checkin_day"] = self._last_day.get(doc["_id"])
         for start in range(0, len(self._venue_docs), self._batch):
             await self._writer.insert("venues", self._venue_docs[start : start + self._batch])
+        if self._defer_indexes:
+            await self._insert_counters()
+        else:
+            await self._writer.drain()
+            await self._writer.upsert("region_days", merge_region_incs(self._region_incs))
+            await self._writer.upsert(
+                "region_totals",
+                [
+                    UpdateOne({"_id": region}, {"$inc": {"venues_active": n}}, upsert=True)
+                    for region, n in self._totals.items()
+                ],
+            )
         await self._writer.drain()
-        await self._writer.upsert("region_days", merge_region_incs(self._region_incs))
-        await self._writer.upsert(
-            "region_totals",
-            [
-                UpdateOne({"_id": region}, {"$inc": {"venues_active": n}}, upsert=True)
-                for region, n in self._totals.items()
-            ],
-        )
         if self._defer_indexes:
             started = time.perf_counter()
             await self._repos.ensure_indexes()
             self.result.indexing_seconds = time.perf_counter() - started
         return self.result
+
+    async def _insert_counters(self) -> None:
+        """Into empty collections: the documents the upserts of `region_day_update` would create."""
+        docs = [
+            {
+                "_id": region_day_id(region, day),
+                "region": region,
+                "parent": parent_of(region),
+                "day": day,
+                **inc,
+            }
+            for (region, day), inc in self._region_incs.items()
+        ]
+        for start in range(0, len(docs), self._batch):
+            await self._writer.insert("region_days", docs[start : start + self._batch])
+        totals = [{"_id": region, "venues_active": n} for region, n in self._totals.items()]
+        for start in range(0, len(totals), self._batch):
+            await self._writer.insert("region_totals", totals[start : start + self._batch])
 
 
 async def run_bulk_load(

@@ -251,6 +251,8 @@ class SharedConversationHandler(ConversationHandler[Any]):
         assert self.name is not None  # noqa: S101 - persistent conversations are named
         key = self.key_for(update)
         state = await persistence.load_conversation(self.name, key)
+        # Tracked writes: the write after the update stores the state again, which also keeps a
+        # conversation in use from lapsing.
         if state is None:
             self._conversations.pop(key, None)
         else:

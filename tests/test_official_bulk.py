@@ -136,9 +136,12 @@ async def index_keys(repos: Repos, collection: str) -> list[Any]:
     )
 
 
-async def test_bulk_load_leaves_exactly_what_the_live_path_leaves(repos: Repos, bulk_repos: Repos) -> None:
+@pytest.mark.parametrize(("batch", "fresh"), [(7, True), (500, False)])
+async def test_bulk_load_leaves_exactly_what_the_live_path_leaves(
+    repos: Repos, bulk_repos: Repos, batch: int, fresh: bool
+) -> None:
     demo, venues = small_demo()
-    loader = BulkLoader(bulk_repos, tz=TZ, retention_days=21, batch_size=7, defer_indexes=True)
+    loader = BulkLoader(bulk_repos, tz=TZ, retention_days=21, batch_size=batch, defer_indexes=fresh)
     async with loader:
         registered = loader.add_venues(venues)
         visits = all_visits(demo, registered)

@@ -141,9 +141,14 @@ class ProgressBar:
         return f"[{bar}] {fraction:4.0%} {elapsed // 60}m{elapsed % 60:02d}s {counts}"
 
     def close(self) -> None:
+        """Show the finished bar (a few check-ins may have continued a visit, so counts can fall short)."""
+        finished_already = self._done >= self._total and not self._interactive
+        self._done = self._total
         if self._interactive:
             self._stream.write("\r" + self.line() + "\n")
-            self._stream.flush()
+        elif not finished_already:
+            self._stream.write(self.line() + "\n")
+        self._stream.flush()
 
 
 async def demo_data(args: argparse.Namespace, env: CliEnv) -> int:
@@ -177,15 +182,18 @@ async def demo_data(args: argparse.Namespace, env: CliEnv) -> int:
         demo = DemoData(spec, services.regions, tz)
         bar = ProgressBar(spec.venues + demo.total_checkins, sys.stderr)
         started = time.monotonic()
-        result = await run_bulk_load(
-            services.repos,
-            demo.venues(),
-            demo.visits,
-            tz=tz,
-            retention_days=env.settings.retention_days,
-            progress=bar.advance,
-            defer_indexes=True,
-        )
+        try:
+            result = await run_bulk_load(
+                services.repos,
+                demo.venues(),
+                demo.visits,
+                tz=tz,
+                retention_days=env.settings.retention_days,
+                progress=bar.advance,
+                defer_indexes=True,
+            )
+        except ValueError as exc:  # leftovers of earlier data: the load needs empty collections
+            raise CliError(f"{exc}; load demo data into an empty database") from None
         bar.close()
         seconds = time.monotonic() - started
     written = ", ".join(f"{count:,} {name}" for name, count in sorted(result.written.items()))
