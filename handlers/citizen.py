@@ -198,6 +198,9 @@ async def plus_one_button(update: Update, context: BotContext) -> None:
     await query.answer(_("👥 {n} people").format(n=visit.party))
     venue = await context.repos.venues.get(visit.venue_code)
     address = venue.address if venue else ""
+    if venue is not None:  # one more person present: capacity alerts and the like
+        for hook in context.services.checkin_hooks:
+            await hook(context.services, venue, visit)
     await query.edit_message_text(
         confirmation_text(_, context, visit, address, continued=False), reply_markup=visit_keyboard(_, visit)
     )

@@ -223,14 +223,15 @@ class VenueRepo:
         """Active venues of a region registered on or before a day, without a check-in on or after another.
 
         Two lookups on the (regions, last_checkin_day) index: venues that never scanned, and those whose
-        latest check-in day is older; sorted by ward, then code.
+        latest check-in day is older; the other conditions are checked here because more predicates make
+        the embedded server's planner fall back to a collection scan. Sorted by ward, then code.
         """
-        never = {"regions": region, "last_checkin_day": None}
-        older = {"regions": region, "last_checkin_day": {"$lt": no_checkin_since}}
         found: list[Venue] = []
-        for query in (never, older):
-            cursor = self._venues.find({**query, "active": True, "created_day": {"$lte": registered_by}})
-            found.extend([venue_from_doc(doc) async for doc in cursor])
+        for last_day in (None, {"$gte": "", "$lt": no_checkin_since}):
+            cursor = self._venues.find({"regions": region, "last_checkin_day": last_day})
+            async for doc in cursor:
+                if doc.get("active", True) and doc["created_day"] <= registered_by:
+                    found.append(venue_from_doc(doc))
         found.sort(key=lambda venue: (venue.regions, venue.code))
         return found
 

@@ -184,9 +184,9 @@ async def test_capacity_counts_party_sizes_and_automatic_check_out_rearms(bot: B
     await scan(bot, C, venue)
     await scan(bot, D, venue)
     calls = await scan(bot, 7200, venue)
-    await bot.press(7200, button_data(calls, "+1"))
-    assert len(await capacity_alerts(bot)) == 1, "+1 alone raises no alert (hooks run on check-in)"
-    await scan(bot, 7201, venue)  # C, D, 7200 with one companion, 7201: 5 people
+    await bot.press(7200, button_data(calls, "+1"))  # C, D, 7200 with one companion: 4 people, full
+    assert len(await capacity_alerts(bot)) == 2, "a companion added with +1 counts toward capacity"
+    await scan(bot, 7201, venue)  # 5 people: still full, no new alert until it drops below 80%
     assert len(await capacity_alerts(bot)) == 2
 
 
