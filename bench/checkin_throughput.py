@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +32,7 @@ from tests import factories  # noqa: E402
 from tests.botapi import BotApiDouble  # noqa: E402
 from tests.harness import TEST_TOKEN  # noqa: E402
 
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 - a throwaway signing key for a throwaway database
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -73,7 +74,9 @@ async def make_venues(repos: Repos, count: int) -> list[tuple[str, str]]:
     return venues
 
 
-async def drive(api: BotApiDouble, venues: list[tuple[str, str]], users: range, rate: float | None) -> dict[int, float]:
+async def drive(
+    api: BotApiDouble, venues: list[tuple[str, str]], users: range, rate: float | None
+) -> dict[int, float]:
     """Push one scan per user (all at once, or at `rate` per second); return push times by user."""
     pushed: dict[int, float] = {}
     interval = 1 / rate if rate else 0.0
@@ -114,54 +117,71 @@ async def wait_for_confirmations(api: BotApiDouble, users: range, timeout: float
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="quetma-bench-") as tmp:
-        server = EmbeddedDatabase(Path(tmp), ping=ping)
-        uri = await server.start()
-        repos = Repos.open(uri, "bench", tz=__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"), retention_days=21)
-        await repos.ensure_indexes()
-        raw_seq = await raw_insert_rate(repos, args.raw, 1)
-        raw_conc = await raw_insert_rate(repos, args.raw, 16)
-        venues = await make_venues(repos, args.venues)
-        async with BotApiDouble(clock=time.monotonic) as api:
-            env = {
-                "PATH": os.environ.get("PATH", ""),
-                "PYTHONPATH": str(ROOT),
-                "BOT_TOKEN": TEST_TOKEN,
-                "TELEGRAM_API_URL": api.url,
-                "MONGODB_URI": uri,
-                "QUETMA_DB": "bench",
-                "QUETMA_SECRET": SECRET,
-                "QUETMA_LOG_LEVEL": "WARNING",
-            }
-            command = [args.profile] if args.profile else ["-m", "bot", "run"]
-            bot = await asyncio.create_subprocess_exec(sys.executable, *command, cwd=tmp, env=env)
-            try:
-                await api.wait_for_poll(timeout=60)
-                # Warm-up: connections, caches, first-import costs.
-                warm = range(9_000_000, 9_000_000 + 50)
-                await drive(api, venues, warm, None)
-                await wait_for_confirmations(api, warm, 120)
+        async with EmbeddedDatabase(Path(tmp), ping=ping) as server:
+            figures = await measure(args, server.uri, tmp)
+    report(args, figures)
 
-                burst = range(10_000_000, 10_000_000 + args.checkins)
-                cpu_before = cpu_seconds(bot.pid)
-                pushed = await drive(api, venues, burst, None)
-                done = await wait_for_confirmations(api, burst, 600)
-                cpu_used = cpu_seconds(bot.pid) - cpu_before
-                elapsed = max(done.values()) - min(pushed.values())
-                throughput = len(done) / elapsed
 
-                paced_users = range(20_000_000, 20_000_000 + args.latency_checkins)
-                paced = await drive(api, venues, paced_users, throughput * 0.5)
-                paced_done = await wait_for_confirmations(api, paced_users, 600)
-                latencies = sorted((paced_done[u] - paced[u]) * 1000 for u in paced_users)
-            finally:
-                bot.terminate()
-                await bot.wait()
-        visits = await repos.db["visits"].count_documents({})
-        await repos.close()
-        await server.stop()
+async def measure(args: argparse.Namespace, uri: str, tmp: str) -> dict[str, float]:
+    """Run every measurement against the server at `uri`."""
+    repos = Repos.open(uri, "bench", tz=ZoneInfo("Asia/Ho_Chi_Minh"), retention_days=21)
+    await repos.ensure_indexes()
+    raw_seq = await raw_insert_rate(repos, args.raw, 1)
+    raw_conc = await raw_insert_rate(repos, args.raw, 16)
+    venues = await make_venues(repos, args.venues)
+    async with BotApiDouble(clock=time.monotonic) as api:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": TEST_TOKEN,
+            "TELEGRAM_API_URL": api.url,
+            "MONGODB_URI": uri,
+            "QUETMA_DB": "bench",
+            "QUETMA_SECRET": SECRET,
+            "QUETMA_LOG_LEVEL": "WARNING",
+        }
+        command = [args.profile] if args.profile else ["-m", "bot", "run"]
+        bot = await asyncio.create_subprocess_exec(sys.executable, *command, cwd=tmp, env=env)
+        try:
+            await api.wait_for_poll(timeout=60)
+            # Warm-up: connections, caches, first-import costs.
+            warm = range(9_000_000, 9_000_000 + 50)
+            await drive(api, venues, warm, None)
+            await wait_for_confirmations(api, warm, 120)
 
-    p50 = statistics.median(latencies)
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+            burst = range(10_000_000, 10_000_000 + args.checkins)
+            cpu_before = cpu_seconds(bot.pid)
+            pushed = await drive(api, venues, burst, None)
+            done = await wait_for_confirmations(api, burst, 600)
+            cpu_used = cpu_seconds(bot.pid) - cpu_before
+            elapsed = max(done.values()) - min(pushed.values())
+            throughput = len(done) / elapsed
+
+            paced_users = range(20_000_000, 20_000_000 + args.latency_checkins)
+            paced = await drive(api, venues, paced_users, throughput * 0.5)
+            paced_done = await wait_for_confirmations(api, paced_users, 600)
+            latencies = sorted((paced_done[u] - paced[u]) * 1000 for u in paced_users)
+        finally:
+            bot.terminate()
+            await bot.wait()
+    visits = await repos.db["visits"].count_documents({})
+    await repos.close()
+    return {
+        "throughput": throughput,
+        "cpu_used": cpu_used,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "raw_seq": raw_seq,
+        "raw_conc": raw_conc,
+        "visits": visits,
+    }
+
+
+def report(args: argparse.Namespace, figures: dict[str, float]) -> None:
+    throughput, cpu_used, raw_seq, raw_conc = (
+        figures["throughput"], figures["cpu_used"], figures["raw_seq"], figures["raw_conc"]
+    )  # fmt: skip
+    p50, p99, visits = figures["p50"], figures["p99"], int(figures["visits"])
     cpu_ms = cpu_used * 1000 / args.checkins
     print(f"check-ins (burst of {args.checkins} distinct users, {args.venues} venues)")
     print(f"  end-to-end check-ins/s        {throughput:8.1f}")
@@ -177,10 +197,16 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--checkins", type=int, default=3000)
     parser.add_argument("--latency-checkins", type=int, default=600)
     parser.add_argument("--venues", type=int, default=200)
     parser.add_argument("--raw", type=int, default=3000)
-    parser.add_argument("--profile", metavar="FILE", help="run the bot through this script instead of `-m bot run` (e.g. a profiler wrapper)")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the bot through this script instead of `-m bot run` (e.g. a profiler wrapper)",
+    )
     asyncio.run(main(parser.parse_args()))

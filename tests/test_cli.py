@@ -100,7 +100,7 @@ def test_poster_png_decodes_to_the_deep_link(cli_env: str, tmp_path: Path) -> No
 
 
 def test_report_json_counts_the_day(cli_env: str) -> None:
-    _, out = run("venue", "add", "--name", "A", "--address", "B", "--province", "Hà Nội", "--ward", "Ba Đình")
+    run("venue", "add", "--name", "A", "--address", "B", "--province", "Hà Nội", "--ward", "Ba Đình")
     code, printed = run("report", "--json", "--region", "ha noi", "--date", "2026-11-22")
     assert code == EXIT_OK
     figures = json.loads(printed[0])
