@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,11 @@ def show(label: str, value: str) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    # SIGTERM (and SIGINT, which background jobs ignore) stop the run and the server cleanly.
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     scale = QUICK if args.quick else HANOI
     venues = args.venues or scale["venues"]
     days = args.days or scale["days"]

@@ -1,8 +1,9 @@
 """Synthetic demo and scale data: venues across a region's wards and a few days of check-ins.
 
 Seeded and deterministic. Shaped on what Hanoi published in October 2021: about 0.9 % of the venues
-are new each day, a good share of venues never scan, check-ins peak at breakfast, lunch and after
-work, and about three in four check-ins of a day are by distinct people.
+are new each day, a good share of venues never scan and only about one in nine has a scan on a given
+day, check-ins peak at breakfast, lunch and after work, and about three in four check-ins of a day
+are by distinct people.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from storage.models import NewVenue, Venue
 DEMO_USER_BASE = 9_000_000_000_000
 NEW_SHARE_PER_DAY = 0.009  # Hanoi, 14/10/2021: 5,533 new a day on average for 605,000 venues
 DISTINCT_SHARE = 0.78  # Hanoi, 14/10/2021: 236,404 people for 304,916 scans
+# Venue popularity is log-normal; this spread leaves about 11 % of the venues with a scan on a day, as in
+# Hanoi on 14/10/2021 (69,505 of 605,000), the busiest ones with a few thousand.
+POPULARITY_SIGMA = 2.4
 HISTORY_DAYS = 180  # earlier registrations spread over this many days before the recent ones
 RECENT_EXTRA_DAYS = 6  # registrations also fill the 6 days before the first loaded day (7-day averages)
 
@@ -172,7 +176,7 @@ class DemoData:
         scanning = [venue for venue in venues if rng.random() >= spec.never_scan_share]
         popularity = {
             venue.code: CATEGORY_PROFILES.get(venue.category, CATEGORY_PROFILES["other"])[1]
-            * rng.paretovariate(1.2)
+            * rng.lognormvariate(0, POPULARITY_SIGMA)
             for venue in scanning
         }
         busiest = max(self._daily.values(), default=0)

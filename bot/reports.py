@@ -15,7 +15,10 @@ from storage.stats import StatsRepo
 AVERAGE_DAYS = 7
 TOP_CHILDREN = 10
 # `quetma report --json` prints exactly these keys, plus `children`.
+# `date` and `region` say what the figures are of (the foundation's report); the rest are the bulletin's figures.
 JSON_KEYS = (
+    "date",
+    "region",
     "venues_total",
     "venues_new",
     "venues_new_avg7",

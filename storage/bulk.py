@@ -222,9 +222,9 @@ class BulkLoader:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is not None:
+            # Indexes dropped for the load are not rebuilt here (minutes at city scale, and an
+            # interrupted load is incomplete anyway): every start runs `Repos.ensure_indexes()`.
             await self._writer.cancel()
-            if self._defer_indexes:
-                await self._repos.ensure_indexes()
             return
         if not self._finished:
             await self.finish()

@@ -90,6 +90,21 @@ async def repos(settings: Settings) -> AsyncIterator[Repos]:
 
 
 @pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, db_name: str, repos: Repos) -> str:
+    """The `quetma` CLI on the test database, with the test bot's name, signing key and admin."""
+    for name in list(os.environ):
+        if name.startswith(("QUETMA_", "BOT_TOKEN", "WEBHOOK_", "MONGODB_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("QUETMA_DB", db_name)
+    monkeypatch.setenv("QUETMA_BOT_USERNAME", "quetma_test_bot")
+    monkeypatch.setenv("QUETMA_SECRET", "test-signing-secret")
+    monkeypatch.setenv("QUETMA_ADMINS", "900001")
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    return db_name
+
+
+@pytest.fixture
 async def bot(
     settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
 ) -> AsyncIterator[BotHarness]:

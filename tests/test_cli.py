@@ -23,19 +23,6 @@ from tests.harness import TEST_TOKEN
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, db_name: str, repos: Repos) -> str:
-    """Point the CLI at the test database (the `repos` fixture drops it afterwards)."""
-    for name in list(os.environ):
-        if name.startswith(("QUETMA_", "BOT_TOKEN", "WEBHOOK_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MONGODB_URI", mongo_uri)
-    monkeypatch.setenv("QUETMA_DB", db_name)
-    monkeypatch.setenv("QUETMA_BOT_USERNAME", "quetma_bot")
-    monkeypatch.chdir(ROOT / "tests")  # no .env here
-    return db_name
-
-
 def run(*argv: str) -> tuple[int, list[str]]:
     lines: list[str] = []
     code = main(list(argv), out=lines.append)
@@ -49,14 +36,16 @@ def test_venue_add_prints_code_and_deep_link_then_lists_it(cli_env: str) -> None
     )  # fmt: skip
     assert code == EXIT_OK
     venue_code, link = out[0].split()
-    assert link.startswith("https://t.me/quetma_bot?start=c-" + venue_code + "-")
+    assert link.startswith("https://t.me/quetma_test_bot?start=c-" + venue_code + "-")
     code, listing = run("venue", "list")
     assert code == EXIT_OK
     assert listing[0].startswith(venue_code + "\t")
     assert "Nhà thuốc Tâm An" in listing[0] and "Yên Nghĩa" in listing[0]
 
 
-def test_unknown_province_is_refused_with_suggestions(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_province_is_refused_with_suggestions(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = run("venue", "add", "--name", "X", "--address", "Y", "--province", "ha nol")
     assert code == EXIT_BAD_INPUT and out == []
     err = capsys.readouterr().err.strip()
@@ -77,7 +66,9 @@ def test_unknown_province_is_refused_with_suggestions(cli_env: str, capsys: pyte
         ["frobnicate"],
     ],
 )
-def test_bad_input_exits_2_with_one_line(cli_env: str, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2_with_one_line(
+    cli_env: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _ = run(*argv)
     assert code == EXIT_BAD_INPUT
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("quetma")]
@@ -104,7 +95,15 @@ def test_report_json_counts_the_day(cli_env: str) -> None:
     code, printed = run("report", "--json", "--region", "ha noi", "--date", "2026-11-22")
     assert code == EXIT_OK
     figures = json.loads(printed[0])
-    for key in ("date", "region", "venues_total", "venues_new", "venues_with_checkins", "checkins", "unique_visitors"):
+    for key in (
+        "date",
+        "region",
+        "venues_total",
+        "venues_new",
+        "venues_with_checkins",
+        "checkins",
+        "unique_visitors",
+    ):
         assert key in figures
     assert figures["region"] == "vn/1"
     assert figures["checkins"] == 0
@@ -122,7 +121,9 @@ def test_run_without_token_explains_how_to_get_one(cli_env: str, capsys: pytest.
     assert "@BotFather" in capsys.readouterr().err
 
 
-def test_bad_configuration_exits_2(cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_configuration_exits_2(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("QUETMA_TZ", "Nowhere/City")
     code, _ = run("venue", "list")
     assert code == EXIT_BAD_INPUT

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -23,18 +22,6 @@ from tests.botapi import BotApiDouble
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, db_name: str, repos: Repos) -> None:
-    for name in list(os.environ):
-        if name.startswith(("QUETMA_", "BOT_TOKEN", "WEBHOOK_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MONGODB_URI", mongo_uri)
-    monkeypatch.setenv("QUETMA_DB", db_name)
-    monkeypatch.setenv("QUETMA_BOT_USERNAME", "quetma_bot")
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    monkeypatch.chdir(ROOT / "tests")  # no .env here
-
-
 async def quetma(clock: ManualClock, *argv: str) -> tuple[int, list[str]]:
     lines: list[str] = []
     code = await asyncio.to_thread(main, list(argv), clock=clock, out=lines.append)
@@ -42,7 +29,7 @@ async def quetma(clock: ManualClock, *argv: str) -> tuple[int, list[str]]:
 
 
 async def test_outbox_status_counts_states_reasons_and_unreachable_recipients(
-    cli_env: None, settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
+    cli_env: str, settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
 ) -> None:
     messages = [
         OutboundMessage(key=f"m:{i}", kind="owner-summary", chat_id=300 + i, text="x") for i in range(4)
@@ -71,7 +58,7 @@ async def test_outbox_status_counts_states_reasons_and_unreachable_recipients(
 
 
 async def test_jobs_run_queues_owner_summaries_through_the_outbox(
-    cli_env: None, settings: Settings, repos: Repos, clock: ManualClock
+    cli_env: str, settings: Settings, repos: Repos, clock: ManualClock
 ) -> None:
     services = await build_services(settings, repos, clock=clock)
     hanoi = services.regions.match_province("Hà Nội")
@@ -109,6 +96,6 @@ async def test_jobs_run_queues_owner_summaries_through_the_outbox(
         ["jobs", "run", "reboot"],
     ],
 )
-async def test_bad_job_arguments_exit_2(cli_env: None, clock: ManualClock, argv: list[str]) -> None:
+async def test_bad_job_arguments_exit_2(cli_env: str, clock: ManualClock, argv: list[str]) -> None:
     code, out = await quetma(clock, *argv)
     assert code == EXIT_BAD_INPUT and out == []

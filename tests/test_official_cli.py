@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,21 +21,6 @@ from tests.harness import BotHarness, button_data, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, OFFICIAL, CITIZEN, OTHER = 900001, 6001, 5001, 5002
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, mongo_uri: str, db_name: str, repos: Repos) -> str:
-    """The CLI on the test database, with the bot's signing secret so its links open in the test bot."""
-    for name in list(os.environ):
-        if name.startswith(("QUETMA_", "BOT_TOKEN", "WEBHOOK_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MONGODB_URI", mongo_uri)
-    monkeypatch.setenv("QUETMA_DB", db_name)
-    monkeypatch.setenv("QUETMA_BOT_USERNAME", "quetma_test_bot")
-    monkeypatch.setenv("QUETMA_SECRET", "test-signing-secret")
-    monkeypatch.setenv("QUETMA_ADMINS", str(ADMIN))
-    monkeypatch.chdir(ROOT / "tests")  # no .env here
-    return db_name
 
 
 async def run(clock: ManualClock, *argv: str) -> tuple[int, list[str]]:

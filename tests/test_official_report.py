@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,8 @@ async def test_city_figures_match_the_hand_computed_ones(repos: Repos) -> None:
     await hand_made_city(repos)
     report = await build_report(repos.stats, REGIONS, HANOI.id, D)
     assert report.to_json() | {"children": None} == {
+        "date": D.isoformat(),
+        "region": HANOI.id,
         # V1 V2 V3 V4 V5 V6 registered in Hanoi and active; V8 closed on the 17th; V7 is in another city
         "venues_total": 6,
         "venues_new": 1,  # V5
@@ -177,8 +179,9 @@ async def test_figures_match_a_brute_force_count_of_generated_data(repos: Repos)
     await run_bulk_load(repos, demo.venues(), demo.visits, tz=TZ, retention_days=21)
     venues = await repos.venues.find()
     visits = await repos.db["visits"].find({}).to_list()
-    ward = max(REGIONS.wards(HANOI.id), key=lambda w: sum(v.region_id == w.id for v in venues))
-    for region in (HANOI.id, ward.id):
+    busiest = Counter(visit["regions"][-1] for visit in visits if visit["day"] == D.isoformat())
+    ward = busiest.most_common(1)[0][0]
+    for region in (HANOI.id, ward):
         inside = [v for v in venues if region in v.regions]
         per_day: dict[str, list[dict]] = defaultdict(list)
         for visit in visits:
@@ -203,6 +206,8 @@ async def test_figures_match_a_brute_force_count_of_generated_data(repos: Repos)
         recent = {v["venue_code"] for offset in range(3) for v in per_day[day_of(offset)]}
         report = await build_report(repos.stats, REGIONS, region, D)
         assert report.to_json() | {"children": None} == {
+            "date": D.isoformat(),
+            "region": region,
             "venues_total": len(inside),
             "venues_new": new(0),
             "venues_new_avg7": round(sum(new(i) for i in range(7)) / 7, 1),
