@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,9 @@ CLI_ACTOR_ID = 0
 CLI_ACTOR_NAME = "command line"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Telegram takes documents up to 50 MB from bots; bigger exports (the inactive venues of a whole city)
+# go out zipped.
+DOCUMENT_LIMIT = 45_000_000
 
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$", re.IGNORECASE)
 _MOMENT = r"(\d{4}-\d{1,2}-\d{1,2})[ T](\d{1,2}:\d{2})"
@@ -245,6 +249,16 @@ def build_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def fit_document(filename: str, content: bytes, *, limit: int = DOCUMENT_LIMIT) -> tuple[str, bytes]:
+    """The file as it can be sent: unchanged when small enough, else the same file inside a ZIP archive."""
+    if len(content) <= limit:
+        return filename, content
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.writestr(filename, content)
+    return f"{filename}.zip", buffer.getvalue()
 
 
 TRACE_HEADER = (

@@ -480,6 +480,12 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
         else services.regions.require(access.scope)
     )
     label = officials.region_label(services, region.id)
+    if region.kind != "ward":
+        await message.reply_text(
+            _("Looking through the venues of {region}; a whole city can take a minute or two.").format(
+                region=label
+            )
+        )
     venues = await officials.inactive_venues(services, region.id, days)
     if not venues:
         await message.reply_text(
@@ -503,11 +509,16 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
         lines += ["", _("All of them are in the attached CSV file.")]
     await message.reply_text("\n".join(lines)[:4096])
     reachable = await officials.owners_reachable(services, venues)
-    # Tens of thousands of rows in a city: built off the event loop.
+    # Hundreds of thousands of rows for a whole city: built (and zipped if too big) off the event loop.
     document = await asyncio.to_thread(officials.inactive_csv, _, services, venues, reachable)
+    filename, document = await asyncio.to_thread(
+        officials.fit_document,
+        f"inactive-{region.id.replace('/', '-')}-{services.today().isoformat()}.csv",
+        document,
+    )
     await message.reply_document(
         document=document,
-        filename=f"inactive-{region.id.replace('/', '-')}-{services.today().isoformat()}.csv",
+        filename=filename,
         caption=_("Venues without scans in the last {days} days: {region}").format(days=days, region=label),
     )
 

@@ -1,0 +1,119 @@
+"""The officials' domain rules without Telegram: time windows, durations, CSV escaping, oversized files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.officials import (
+    BadInput,
+    build_csv,
+    csv_cell,
+    fit_document,
+    parse_duration,
+    parse_venue_window,
+    parse_window,
+)
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 11, 19, 5, 0, tzinfo=UTC)  # 12:00 in Hanoi
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-19 08:00 2026-11-19 10:30",
+        "2026-11-19T08:00 2026-11-19T10:30",
+        "2026-11-19 08:00 10:30",
+        "2026-11-19T8:00   10:30",
+    ],
+)
+def test_windows_are_local_times(text: str) -> None:
+    window = parse_window(text, TZ, now=NOW, command="trace")
+    assert window.start == datetime(2026, 11, 19, 1, 0, tzinfo=UTC)
+    assert window.end == datetime(2026, 11, 19, 3, 30, tzinfo=UTC)
+    assert window.local(TZ) == "19/11/2026 08:00 – 19/11/2026 10:30"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-11-19 08:00", "YYYY-MM-DD HH:MM"),
+        ("19/11/2026 08:00 19/11/2026 09:00", "YYYY-MM-DD HH:MM"),
+        ("2026-02-30 08:00 2026-02-30 09:00", "YYYY-MM-DD HH:MM"),
+        ("2026-11-19 10:00 2026-11-19 10:00", "after its start"),
+        ("2026-10-01 10:00 2026-11-19 10:00", "31 days"),
+        ("2026-11-19 12:01 2026-11-19 13:00", "future"),
+    ],
+)
+def test_bad_windows_are_explained(text: str, message: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse_window(text, TZ, now=NOW, command="exposure")
+    assert message in caught.value.text(lambda m: m).replace("{command}", "exposure")
+
+
+def test_venue_code_and_window_together() -> None:
+    code, window = parse_venue_window(
+        ["k7q2-xh4m", "2026-11-19", "08:00", "09:00"], TZ, now=NOW, command="trace"
+    )
+    assert code == "K7Q2XH4M" and window.end - window.start == timedelta(hours=1)
+    with pytest.raises(BadInput):
+        parse_venue_window(["OOOOOOOO", "2026-11-19", "08:00", "09:00"], TZ, now=NOW, command="trace")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("72h", timedelta(hours=72)),
+        ("3d", timedelta(days=3)),
+        ("90m", timedelta(minutes=90)),
+        (" 2H ", timedelta(hours=2)),
+    ],
+)
+def test_invite_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "72", "3w", "0m", "31d", "-1h", "1.5h"])
+def test_bad_invite_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
+        ("+84912345678", "'+84912345678"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\t=1", "'\t=1"),
+        ("Quán = ngon", "Quán = ngon"),
+        (None, ""),
+        (3, "3"),
+    ],
+)
+def test_csv_cells_cannot_start_a_formula(value: object, cell: str) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_csv_is_utf8_with_a_byte_order_mark_and_escapes_every_row() -> None:
+    data = build_csv(["Tên", "=Header"], [["Phở Thìn", "=1+1"], ['He said "hi", then left', "@x"]])
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows == [["Tên", "'=Header"], ["Phở Thìn", "'=1+1"], ['He said "hi", then left', "'@x"]]
+
+
+def test_big_documents_go_out_zipped() -> None:
+    small = fit_document("a.csv", b"x" * 10, limit=100)
+    assert small == ("a.csv", b"x" * 10)
+    name, content = fit_document("a.csv", b"code,name\r\n" * 1000, limit=100)
+    assert name == "a.csv.zip"
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert archive.namelist() == ["a.csv"]
+        assert archive.read("a.csv") == b"code,name\r\n" * 1000
