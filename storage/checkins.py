@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from storage.atomic import update_and_fetch
 from storage.counters import (
     active3_days,
     checkin_region_updates,
@@ -144,10 +146,8 @@ class CheckinRepo:
         )
         if recent is not None:
             if recent.get("checkout_at") is not None:
-                recent = await self._visits.find_one_and_update(
-                    {"_id": recent["_id"]},
-                    {"$set": {"checkout_at": None}},
-                    return_document=ReturnDocument.AFTER,
+                recent = await update_and_fetch(
+                    self._visits, {"_id": recent["_id"]}, {"$set": {"checkout_at": None}}
                 )
             if recent is not None:
                 return CheckinResult(visit=visit_from_doc(recent), continued=True)
@@ -159,39 +159,23 @@ class CheckinRepo:
     async def _count_checkin(
         self, venue: Venue, user_id: int, day: str, hour: int, expires: datetime
     ) -> None:
-        scopes = visitor_scopes(venue)
-        before = await self._visitor_days.find_one_and_update(
-            {"_id": f"{day}|{user_id}"},
-            {
-                "$addToSet": {"scopes": {"$each": scopes}},
-                "$setOnInsert": {"user_id": user_id, "expires_at": expires},
-            },
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
-            projection={"scopes": 1},
-        )
-        seen = set(before["scopes"]) if before else set()
-        new_scopes = [scope for scope in scopes if scope not in seen]
-        venue_before = await self._venue_days.find_one_and_update(
+        new_scopes = await self._mark_visitor(user_id, day, visitor_scopes(venue), expires)
+        # The upsert that creates the venue's counters for the day is its first check-in of the day.
+        created = await self._venue_days.update_one(
             {"_id": venue_day_id(venue.code, day)},
             {
                 "$inc": venue_day_inc(hour=hour, new_visitor=f"venue:{venue.code}" in new_scopes),
                 "$setOnInsert": {"venue_code": venue.code, "day": day, "regions": list(venue.regions)},
             },
             upsert=True,
-            return_document=ReturnDocument.BEFORE,
-            projection={"_id": 1},
         )
-        first_today = venue_before is None
+        first_today = created.upserted_id is not None
         active_days: list[str] = []
         if first_today:
-            previous = await self._venues.find_one_and_update(
-                {"_id": venue.code},
-                {"$max": {"last_checkin_day": day}},
-                projection={"last_checkin_day": 1},
-                return_document=ReturnDocument.BEFORE,
-            )
-            last = previous.get("last_checkin_day") if previous else venue.last_checkin_day
+            # Only this check-in is first at the venue today: nothing else moves the day meanwhile.
+            stored = await self._venues.find_one({"_id": venue.code}, projection={"last_checkin_day": 1})
+            last = stored.get("last_checkin_day") if stored else venue.last_checkin_day
+            await self._venues.update_one({"_id": venue.code}, {"$max": {"last_checkin_day": day}})
             active_days = active3_days(day, venue.created_day, last if last and last < day else None)
         await self._region_days.bulk_write(
             checkin_region_updates(
@@ -204,6 +188,33 @@ class CheckinRepo:
             ordered=False,
         )
 
+    async def _mark_visitor(self, user_id: int, day: str, scopes: list[str], expires: datetime) -> list[str]:
+        """Add a person's scopes for the day; the ones that were new (counted once per day each).
+
+        Optimistic: read, then write only if none of the new scopes appeared meanwhile; retry when
+        a concurrent check-in of the same person got there first.
+        """
+        key = f"{day}|{user_id}"
+        while True:
+            doc = await self._visitor_days.find_one({"_id": key}, projection={"scopes": 1})
+            if doc is None:
+                try:
+                    await self._visitor_days.insert_one(
+                        {"_id": key, "scopes": scopes, "user_id": user_id, "expires_at": expires}
+                    )
+                except DuplicateKeyError:
+                    continue
+                return scopes
+            seen = set(doc["scopes"])
+            new = [scope for scope in scopes if scope not in seen]
+            if not new:
+                return []
+            added = await self._visitor_days.update_one(
+                {"_id": key, "scopes": {"$nin": new}}, {"$addToSet": {"scopes": {"$each": new}}}
+            )
+            if added.modified_count == 1:
+                return new
+
     async def get(self, visit_id: str) -> Visit | None:
         oid = _object_id(visit_id)
         doc = await self._visits.find_one({"_id": oid}) if oid else None
@@ -214,10 +225,10 @@ class CheckinRepo:
         oid = _object_id(visit_id)
         if oid is None:
             return None
-        doc = await self._visits.find_one_and_update(
+        doc = await update_and_fetch(
+            self._visits,
             {"_id": oid, "user_id": user_id, "checkout_at": None, "auto_checkout_at": {"$gt": now}},
             {"$set": {"checkout_at": now}},
-            return_document=ReturnDocument.AFTER,
         )
         return visit_from_doc(doc) if doc else None
 
@@ -234,7 +245,8 @@ class CheckinRepo:
         oid = _object_id(visit_id)
         if oid is None:
             return None
-        doc = await self._visits.find_one_and_update(
+        doc = await update_and_fetch(
+            self._visits,
             {
                 "_id": oid,
                 "user_id": user_id,
@@ -243,7 +255,6 @@ class CheckinRepo:
                 "auto_checkout_at": {"$gt": now},
             },
             {"$inc": {"party": 1}},
-            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             return None
@@ -259,7 +270,8 @@ class CheckinRepo:
         oid = _object_id(visit_id)
         if oid is None:
             return None
-        doc = await self._visits.find_one_and_update(
+        doc = await update_and_fetch(
+            self._visits,
             {"_id": oid, "user_id": user_id, "health_done": {"$ne": True}},
             {
                 "$set": {
@@ -270,7 +282,6 @@ class CheckinRepo:
                     "health_done": True,
                 }
             },
-            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             return None

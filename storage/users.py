@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from storage.models import UserProfile
 
@@ -38,25 +38,23 @@ class UserRepo:
         self, user_id: int, *, display_name: str, telegram_language: str | None, now: datetime
     ) -> tuple[UserProfile, bool]:
         """Create or refresh a profile; the flag is True on first contact."""
-        before = await self._users.find_one_and_update(
-            {"_id": user_id},
-            {
-                "$set": {
-                    "display_name": display_name[:128],
-                    "telegram_language": telegram_language,
-                    "seen_at": now,
-                    "unreachable": False,
-                },
-                "$setOnInsert": {"created_at": now, "language": None, "phone": None},
-            },
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
-        )
-        doc = {
-            **(before or {"_id": user_id, "created_at": now, "language": None, "phone": None}),
+        fresh = {
             "display_name": display_name[:128],
             "telegram_language": telegram_language,
+            "seen_at": now,
+            "unreachable": False,
         }
+        before = await self._users.find_one({"_id": user_id})
+        if before is None:
+            try:
+                await self._users.insert_one(
+                    {"_id": user_id, **fresh, "created_at": now, "language": None, "phone": None}
+                )
+            except DuplicateKeyError:  # the same person's first two updates, on two instances
+                before = await self._users.find_one({"_id": user_id})
+        if before is not None:
+            await self._users.update_one({"_id": user_id}, {"$set": fresh})
+        doc = {**(before or {"_id": user_id, "created_at": now, "language": None, "phone": None}), **fresh}
         return profile_from_doc(doc), before is None
 
     async def get(self, user_id: int) -> UserProfile | None:

@@ -7,10 +7,11 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from storage.atomic import update_and_fetch
 from storage.counters import region_day_update
 from storage.errors import Conflict, NotFound
 from storage.models import CapacityAlarm, NewVenue, Venue, VenueSettings
@@ -133,21 +134,21 @@ class VenueRepo:
 
     async def set_active(self, code: str, active: bool, *, day: str) -> Venue:
         """Deactivate or reactivate a venue; nothing is deleted."""
-        before = await self._venues.find_one_and_update(
-            {"_id": code}, {"$set": {"active": active}}, return_document=ReturnDocument.BEFORE
-        )
+        before = await self._venues.find_one({"_id": code})
         if before is None:
             raise NotFound(code)
         venue = venue_from_doc(before)
-        if venue.active != active:
+        # Only the request that actually flips the flag counts the change.
+        flipped = await self._venues.update_one(
+            {"_id": code, "active": not active}, {"$set": {"active": active}}
+        )
+        if flipped.modified_count == 1:
             field = "venues_reopened" if active else "venues_closed"
             await self._count_change(venue.regions, day, field, +1 if active else -1)
         return replace(venue, active=active)
 
     async def update_settings(self, code: str, settings: VenueSettings) -> Venue:
-        doc = await self._venues.find_one_and_update(
-            {"_id": code}, {"$set": {"settings": asdict(settings)}}, return_document=ReturnDocument.AFTER
-        )
+        doc = await update_and_fetch(self._venues, {"_id": code}, {"$set": {"settings": asdict(settings)}})
         if doc is None:
             raise NotFound(code)
         return venue_from_doc(doc)
@@ -157,25 +158,19 @@ class VenueRepo:
         allowed = {"name", "address", "capacity", "category"}
         if not set(fields) <= allowed:
             raise ValueError(f"cannot update {set(fields) - allowed}")
-        doc = await self._venues.find_one_and_update(
-            {"_id": code}, {"$set": fields}, return_document=ReturnDocument.AFTER
-        )
+        doc = await update_and_fetch(self._venues, {"_id": code}, {"$set": fields})
         if doc is None:
             raise NotFound(code)
         return venue_from_doc(doc)
 
     async def add_staff(self, code: str, user_id: int) -> Venue:
-        doc = await self._venues.find_one_and_update(
-            {"_id": code}, {"$addToSet": {"staff_ids": user_id}}, return_document=ReturnDocument.AFTER
-        )
+        doc = await update_and_fetch(self._venues, {"_id": code}, {"$addToSet": {"staff_ids": user_id}})
         if doc is None:
             raise NotFound(code)
         return venue_from_doc(doc)
 
     async def remove_staff(self, code: str, user_id: int) -> Venue:
-        doc = await self._venues.find_one_and_update(
-            {"_id": code}, {"$pull": {"staff_ids": user_id}}, return_document=ReturnDocument.AFTER
-        )
+        doc = await update_and_fetch(self._venues, {"_id": code}, {"$pull": {"staff_ids": user_id}})
         if doc is None:
             raise NotFound(code)
         return venue_from_doc(doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -283,3 +284,18 @@ async def test_unique_visitors_count_once_per_region_and_day(bot: BotHarness) ->
     ward_b = b.region_id
     ward_days = await bot.repos.stats.region_days(ward_b, "2026-11-19", "2026-11-19")
     assert (ward_days["2026-11-19"].checkins, ward_days["2026-11-19"].visitors) == (2, 2)
+
+
+async def test_concurrent_check_ins_of_one_person_count_one_visitor(bot: BotHarness) -> None:
+    """Two instances recording the same person at once still count them once per region."""
+    venues = [await make_venue(bot, f"Quầy {i}", ward="Ba Đình") for i in range(4)]
+    now = bot.clock.now()
+    await asyncio.gather(*(bot.repos.checkins.check_in(venue, CITIZEN, now) for venue in venues))
+    days = await bot.repos.stats.region_days(venues[0].region_id, "2026-11-19", "2026-11-19")
+    figures = days["2026-11-19"]
+    assert (figures.checkins, figures.visitors, figures.venues_with_checkins) == (4, 1, 4)
+    for venue in venues:
+        day = await bot.repos.checkins.venue_day(venue.code, "2026-11-19")
+        assert (day.checkins, day.visitors) == (1, 1)
+    mark = await bot.repos.db["visitor_days"].find_one({"_id": f"2026-11-19|{CITIZEN}"})
+    assert len(mark["scopes"]) == len(set(mark["scopes"])) == 3 + 4
