@@ -123,7 +123,9 @@ def help_text(_: Gettext) -> str:
             _("• /checkout when you leave (visits also end by themselves)."),
             _("• /history shows your visits; /forget deletes them."),
             _("• Venue owners: /newvenue registers a place and gives you its poster; /myvenues and /today."),
-            _("• Public-health officials (by invitation): /report, /subscribe, /inactive, /trace, /exposure."),
+            _(
+                "• Public-health officials (by invitation): /report, /subscribe, /inactive, /trace, /exposure."
+            ),
             _("• /language switches between Tiếng Việt and English."),
         ]
     )
