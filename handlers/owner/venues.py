@@ -99,27 +99,36 @@ def no_venues_text(_: Gettext) -> str:
     return _("You have no venues yet. /newvenue registers one and gives you its poster.")
 
 
-async def myvenues_command(update: Update, context: BotContext) -> None:
-    """`/myvenues`: a card per venue, or a list of buttons for people with many venues."""
+async def member_venues(update: Update, context: BotContext) -> tuple[int, int, list[Venue]] | None:
+    """The chat, the user and the venues they own or staff; None (after a hint) when there are none."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
-        return
-    _ = context.gettext
+        return None
     venues = await context.repos.venues.for_member(user.id)
     if not venues:
-        await context.bot.send_message(chat.id, no_venues_text(_))
+        await context.bot.send_message(chat.id, no_venues_text(context.gettext))
+        return None
+    return chat.id, user.id, venues
+
+
+async def myvenues_command(update: Update, context: BotContext) -> None:
+    """`/myvenues`: a card per venue, or a list of buttons for people with many venues."""
+    found = await member_venues(update, context)
+    if found is None:
         return
+    chat_id, user_id, venues = found
+    _ = context.gettext
     if len(venues) <= CARDS_AT_ONCE:
         for venue in venues:
             await context.bot.send_message(
-                chat.id,
-                card_text(_, context.services, venue, user.id),
-                reply_markup=card_keyboard(_, venue, user.id),
+                chat_id,
+                card_text(_, context.services, venue, user_id),
+                reply_markup=card_keyboard(_, venue, user_id),
             )
         return
     text, markup = venue_list(_, venues, 0)
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
+    await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def venue_list(_: Gettext, venues: list[Venue], page: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -170,15 +179,11 @@ async def list_page(update: Update, context: BotContext) -> None:
 
 async def today_command(update: Update, context: BotContext) -> None:
     """`/today`: today's figures for every venue the user owns or staffs."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None:
+    found = await member_venues(update, context)
+    if found is None:
         return
+    chat_id, _user, venues = found
     _ = context.gettext
-    venues = await context.repos.venues.for_member(user.id)
-    if not venues:
-        await context.bot.send_message(chat.id, no_venues_text(_))
-        return
     blocks = []
     for venue in venues:
         figures = await venue_today(context.services, venue)
@@ -186,10 +191,10 @@ async def today_command(update: Update, context: BotContext) -> None:
     chunk: list[str] = []
     for block in blocks:
         if chunk and sum(len(b) + 2 for b in chunk) + len(block) > MESSAGE_BUDGET:
-            await context.bot.send_message(chat.id, "\n\n".join(chunk))
+            await context.bot.send_message(chat_id, "\n\n".join(chunk))
             chunk = []
         chunk.append(block)
-    await context.bot.send_message(chat.id, "\n\n".join(chunk))
+    await context.bot.send_message(chat_id, "\n\n".join(chunk))
 
 
 def poster_card(services: Services, venue: Venue) -> PosterCard:
