@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -97,10 +98,15 @@ class Repos:
         for officials_repo in (self.officials, self.subscriptions, self.audit, self.exposures):
             await officials_repo.ensure_indexes()
 
-    async def ping(self) -> bool:
-        """True when the database answers."""
+    async def ping(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - the driver's budget
+        """True when the database answers (within `timeout` seconds when given).
+
+        The driver enforces the timeout itself, so a stalled server costs a closed connection
+        rather than a cancelled read whose socket is left to the garbage collector.
+        """
         try:
-            await self.db.command("ping")
+            with pymongo.timeout(timeout):
+                await self.db.command("ping")
         except Exception:
             return False
         return True
