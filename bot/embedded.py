@@ -68,8 +68,14 @@ class ServerRecord:
 
     @property
     def uri(self) -> str:
-        """The MongoDB connection string of this server."""
-        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+        """The MongoDB connection string of this server.
+
+        Retryable writes are off: SecantusDB keeps a record of every retryable write for 30
+        minutes (up to 10,000) and prunes them with a scan of all records on every write, so
+        with them on a busy server slows from ~900 to ~90 commands a second within a minute
+        (docs/benchmarks.md). On loopback there are no elections or network blips to retry.
+        """
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true&retryWrites=false"
 
     def to_json(self) -> str:
         """The record as a JSON document."""

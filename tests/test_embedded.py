@@ -305,7 +305,7 @@ def test_server_record_round_trips_and_rejects_malformed_json() -> None:
     record = ServerRecord(host="127.0.0.1", port=27017, pid=42, started_at="2025-01-01T00:00:00+00:00")
 
     assert ServerRecord.from_json(record.to_json()) == record
-    assert record.uri == "mongodb://127.0.0.1:27017/?directConnection=true"
+    assert record.uri == "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     for malformed in ("[]", "{}", '{"host": "h", "port": "1", "pid": 2, "started_at": "t"}', "{"):
         with pytest.raises(ValueError):
             ServerRecord.from_json(malformed)
