@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -191,20 +192,20 @@ class CheckinRepo:
     async def _mark_visitor(self, user_id: int, day: str, scopes: list[str], expires: datetime) -> list[str]:
         """Add a person's scopes for the day; the ones that were new (counted once per day each).
 
-        Optimistic: read, then write only if none of the new scopes appeared meanwhile; retry when
-        a concurrent check-in of the same person got there first.
+        Most check-ins are a person's first of the day, so the mark is inserted straight away (one
+        command). When the day's mark exists it is read, then written only if none of the new
+        scopes appeared meanwhile, retrying when a concurrent check-in of the person got there first.
         """
         key = f"{day}|{user_id}"
+        mark = {"_id": key, "scopes": scopes, "user_id": user_id, "expires_at": expires}
+        if await self._insert_new(self._visitor_days, mark):
+            return scopes
         while True:
             doc = await self._visitor_days.find_one({"_id": key}, projection={"scopes": 1})
-            if doc is None:
-                try:
-                    await self._visitor_days.insert_one(
-                        {"_id": key, "scopes": scopes, "user_id": user_id, "expires_at": expires}
-                    )
-                except DuplicateKeyError:
-                    continue
-                return scopes
+            if doc is None:  # the mark expired or was forgotten meanwhile: start it again
+                if await self._insert_new(self._visitor_days, mark):
+                    return scopes
+                continue
             seen = set(doc["scopes"])
             new = [scope for scope in scopes if scope not in seen]
             if not new:
@@ -214,6 +215,15 @@ class CheckinRepo:
             )
             if added.modified_count == 1:
                 return new
+
+    @staticmethod
+    async def _insert_new(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:
+        """Insert `doc`; False when a document with its `_id` already exists."""
+        try:
+            await collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def get(self, visit_id: str) -> Visit | None:
         oid = _object_id(visit_id)
