@@ -170,7 +170,13 @@ class VenueRepo:
         return venue_from_doc(doc)
 
     async def remove_staff(self, code: str, user_id: int) -> Venue:
-        doc = await update_and_fetch(self._venues, {"_id": code}, {"$pull": {"staff_ids": user_id}})
+        """Take one person off a venue's staff; NotFound when they were not staff (or no such venue).
+
+        The match includes the person, so of two removals racing, only one succeeds.
+        """
+        doc = await update_and_fetch(
+            self._venues, {"_id": code, "staff_ids": user_id}, {"$pull": {"staff_ids": user_id}}
+        )
         if doc is None:
             raise NotFound(code)
         return venue_from_doc(doc)

@@ -1,4 +1,4 @@
-"""Staff stories: one-time invite links (72 hours), joining, listing, removing, refusals."""
+"""Staff stories: one-time invite links (72 hours), joining, listing, removing (with a notice), refusals."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.delivery import drain_outbox
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.errors import NotFound
@@ -134,6 +135,70 @@ async def test_staff_list_and_removal(bot: BotHarness) -> None:
     again = texts(await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en"))
     assert any("not staff" in t for t in again)
     assert (await bot.repos.venues.require(venue.code)).staff_ids == (SECOND,)
+
+
+async def removal_notices(bot: BotHarness) -> list[dict]:
+    return await bot.repos.db["outbox"].find({"kind": "staff-removed"}, sort=[("created_at", 1)]).to_list()
+
+
+async def test_a_removed_staff_member_is_told_once_in_their_language(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="vi", first_name="Lan")
+    await bot.send(SECOND, f"/start {await invite_link(bot, venue)}", language_code="en", first_name="Minh")
+
+    await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en")
+    await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en")  # a second press
+    await bot.press(OWNER, f"ven:unstaff:{venue.code}:{SECOND}", language_code="en")
+    notices = await removal_notices(bot)
+    assert [(n["chat_id"], n["state"]) for n in notices] == [(HELPER, "pending"), (SECOND, "pending")]
+    assert notices[0]["text"] == (
+        "Bạn không còn quyền truy cập Quán cà phê Giảng: chủ địa điểm đã xoá bạn khỏi danh sách nhân viên."
+    )
+    assert notices[1]["text"] == (
+        "You no longer have access to Quán cà phê Giảng: its owner removed you from its staff."
+    )
+    assert notices[0]["meta"] == {"venue": venue.code}
+
+    bot.api.clear()
+    await drain_outbox(bot.services.settings, clock=bot.clock)
+    sent = [(int(c.params["chat_id"]), c.text) for c in bot.api.calls_of("sendMessage")]
+    to_former_staff = sorted(item for item in sent if item[0] != OWNER)  # the owner had join notices
+    assert to_former_staff == [(HELPER, notices[0]["text"]), (SECOND, notices[1]["text"])]
+    assert await bot.repos.outbox.states([n["_id"] for n in notices]) == {
+        notices[0]["_id"]: "sent",
+        notices[1]["_id"]: "sent",
+    }
+
+    # Invited again and removed again later: that is a new removal, and a new notice.
+    bot.clock.advance(timedelta(days=2))
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="vi")
+    await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en")
+    assert [n["chat_id"] for n in await removal_notices(bot)] == [HELPER, SECOND, HELPER]
+
+
+async def test_removing_someone_who_blocked_the_bot_still_removes_them(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en")
+    bot.api.block(HELPER)
+    calls = await bot.press(OWNER, f"ven:unstaff:{venue.code}:{HELPER}", language_code="en")
+    assert any("Removed from the staff of Quán cà phê Giảng" in t for t in texts(calls))
+    assert any("No staff yet." in t for t in texts(calls)), "the owner sees the updated panel"
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+
+    await drain_outbox(bot.services.settings, clock=bot.clock)
+    [notice] = await removal_notices(bot)
+    assert (notice["chat_id"], notice["state"], notice["reason"]) == (HELPER, "failed", "blocked")
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+    refused = texts(await bot.press(HELPER, f"ven:today:{venue.code}", language_code="en"))
+    assert any("not your venue" in t for t in refused)
+
+
+async def test_only_one_of_two_racing_removals_succeeds(bot: BotHarness) -> None:
+    venue = await bot.repos.venues.add_staff((await make_venue(bot)).code, HELPER)
+    removed = await bot.repos.venues.remove_staff(venue.code, HELPER)
+    assert removed.staff_ids == ()
+    with pytest.raises(NotFound):
+        await bot.repos.venues.remove_staff(venue.code, HELPER)
 
 
 async def test_staff_cannot_invite_or_remove(bot: BotHarness) -> None:

@@ -125,10 +125,41 @@ async def on_unstaff(query: CallbackQuery, context: BotContext, venue: Venue, ac
         await query.answer(_("This person is not staff of {venue}.").format(venue=venue.name))
         await show_staff(query, context, venue)
         return
-    updated = await context.repos.venues.remove_staff(venue.code, user_id)
+    try:
+        updated = await context.repos.venues.remove_staff(venue.code, user_id)
+    except NotFound:  # removed meanwhile (a second press handled elsewhere)
+        await query.answer(_("This person is not staff of {venue}.").format(venue=venue.name))
+        await show_staff(query, context, await context.repos.venues.require(venue.code))
+        return
     log.info("venue %s: staff member removed by the owner", venue.code)
+    await tell_removed(context, updated, user_id)
     await query.answer(_("Removed from the staff of {venue}.").format(venue=venue.name))
     await show_staff(query, context, updated)
+
+
+async def tell_removed(context: BotContext, venue: Venue, user_id: int) -> None:
+    """Let the removed person know, in their language, through the outbox.
+
+    A removed person who blocked the bot or left Telegram is the delivery engine's concern:
+    the removal itself is already done.
+    """
+    services = context.services
+    now = services.now()
+    lang = (await recipient_languages(services, [user_id]))[user_id]
+    _ = gettext_for(lang)
+    await services.repos.outbox.enqueue(
+        OutboundMessage(
+            # One removal, one notice; removed again after rejoining is a new removal.
+            key=f"staff-removed:{venue.code}:{user_id}:{now.isoformat()}",
+            kind="staff-removed",
+            chat_id=user_id,
+            text=_("You no longer have access to {venue}: its owner removed you from its staff.").format(
+                venue=venue.name
+            ),
+            meta={"venue": venue.code},
+        ),
+        now,
+    )
 
 
 async def join_as_staff(update: Update, context: BotContext) -> None:
