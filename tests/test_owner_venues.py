@@ -6,9 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from bot.venues import register_venue, venue_request
+from bot.clock import ManualClock
+from bot.settings import Settings
+from bot.venues import InvalidInput, register_venue, venue_request
 from handlers.owner.access import parse_venue_data, venue_data
+from handlers.owner.venues import parse_auto_checkout
+from storage.database import Repos
 from storage.models import Venue
+from tests import factories
+from tests.botapi import BotApiDouble
 from tests.harness import BotHarness, button_data, buttons, texts
 
 OWNER = 6101
@@ -136,6 +142,142 @@ async def test_auto_checkout_setting_applies_to_new_visits(bot: BotHarness) -> N
     assert visit["auto_checkout_at"] - visit["checkin_at"] == timedelta(minutes=30)
 
 
+async def auto_checkout_of(bot: BotHarness, venue: Venue) -> int:
+    return (await reload(bot, venue)).settings.auto_checkout_minutes
+
+
+TYPED_MINUTES_REFUSED = [
+    ("soon", "Please send a number of minutes"),
+    ("45 min", "Please send a number of minutes"),
+    ("30.5", "without decimals"),
+    ("45,5", "without decimals"),
+    ("0", "between 15 and 1440 minutes"),
+    ("-30", "between 15 and 1440 minutes"),
+    ("14", "between 15 and 1440 minutes"),
+    ("1441", "between 15 and 1440 minutes"),
+    ("99999", "between 15 and 1440 minutes"),
+    ("9" * 5000, "between 15 and 1440 minutes"),
+]
+
+
+async def test_other_auto_checkout_minutes_are_typed_and_validated(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    calls = await bot.press(OWNER, f"ven:autos:{venue.code}", language_code="en")
+    assert ("✏️ Other value", f"ven:autoask:{venue.code}") in buttons(calls[-1])
+    calls = await bot.press(OWNER, button_data(calls, "Other value"), language_code="en")
+    prompt = next(c for c in calls if c.method == "editMessageText")
+    assert "whole number from 15 to 1440" in prompt.text and "Now: 120 minutes" in prompt.text
+    assert buttons(prompt) == [("« Back", f"ven:autos:{venue.code}")]
+
+    for typed, reason in TYPED_MINUTES_REFUSED:
+        said = texts(await bot.send(OWNER, typed, language_code="en"))
+        assert len(said) == 1 and reason in said[0] and "again, or /cancel" in said[0], (typed, said)
+        assert await auto_checkout_of(bot, venue) == 120, typed
+    before = len(bot.api.calls)
+    await bot.feed(factories.sticker_update(OWNER, language_code="en"))
+    assert any("again, or /cancel" in t for t in texts(bot.api.calls[before:])), "a sticker is asked again"
+
+    calls = await bot.send(OWNER, "  45 ", language_code="en")
+    [reply] = texts(calls)
+    assert "Visits now end by themselves after 45 minutes." in reply
+    assert "Automatic check-out after 45 minutes" in reply, "the settings panel follows"
+    assert ("⏱ Automatic check-out", f"ven:autos:{venue.code}") in buttons(calls[-1])
+    assert await auto_checkout_of(bot, venue) == 45
+    after = texts(await bot.send(OWNER, "60", language_code="en"))
+    assert not any("60 minutes" in t for t in after), "the question is over"
+    assert await auto_checkout_of(bot, venue) == 45
+
+    await bot.send(CITIZEN, f"/start {bot.link_payload(venue.code)}")
+    visit = await bot.repos.db["visits"].find_one({"user_id": CITIZEN})
+    assert visit["auto_checkout_at"] - visit["checkin_at"] == timedelta(minutes=45)
+
+
+async def test_typed_minutes_at_the_limits_are_accepted(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    for typed, minutes in (("15", 15), ("1440", 1440), ("+90", 90)):
+        await bot.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
+        said = texts(await bot.send(OWNER, typed, language_code="en"))
+        assert any(f"after {minutes} minutes" in t for t in said)
+        assert await auto_checkout_of(bot, venue) == minutes
+
+
+async def test_typing_other_minutes_can_be_cancelled_or_left(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
+    said = texts(await bot.send(OWNER, "/cancel", language_code="en"))
+    assert any("Cancelled" in t for t in said)
+    await bot.send(OWNER, "45", language_code="en")
+    assert await auto_checkout_of(bot, venue) == 120
+    assert await bot.repos.db["bot_conversations"].count_documents({}) == 0
+
+    await bot.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
+    said = texts(await bot.press(OWNER, f"ven:autos:{venue.code}", language_code="en"))
+    assert any("How long do visitors usually stay" in t for t in said), "« Back shows the presets"
+    await bot.send(OWNER, "45", language_code="en")
+    assert await auto_checkout_of(bot, venue) == 120
+
+
+async def test_a_restart_while_minutes_are_asked_for_loses_nothing(
+    settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
+) -> None:
+    first = await BotHarness.start(settings, repos, botapi, clock)
+    try:
+        venue = await make_venue(first)
+        await first.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
+    finally:
+        await first.stop()
+    stored = await repos.db["bot_conversations"].find_one({"name": "owner"})
+    assert stored is not None and stored["state"] == "edit_auto_checkout"
+    assert (await repos.persistence.user_data(OWNER))["venue_edit"] == venue.code
+
+    second = await BotHarness.start(settings, repos, botapi, clock)
+    try:
+        said = texts(await second.send(OWNER, "abc", language_code="en"))
+        assert any("Please send a number of minutes" in t for t in said)
+        said = texts(await second.send(OWNER, "75", language_code="en"))
+        assert any("after 75 minutes" in t for t in said)
+    finally:
+        await second.stop()
+    assert (await repos.venues.require(venue.code)).settings.auto_checkout_minutes == 75
+
+
+async def test_staff_cannot_type_auto_checkout_minutes(bot: BotHarness) -> None:
+    venue = await with_staff(bot, await make_venue(bot))
+    said = texts(await bot.press(STAFF, f"ven:autoask:{venue.code}", language_code="en"))
+    assert any("Only the venue's owner" in t for t in said)
+    after = texts(await bot.send(STAFF, "45", language_code="en"))
+    assert not any("45 minutes" in t for t in after)
+    assert await auto_checkout_of(bot, venue) == 120
+
+
+async def test_rights_are_checked_again_when_the_minutes_arrive(bot: BotHarness) -> None:
+    venue = await with_staff(bot, await make_venue(bot))
+    await bot.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
+    # Meanwhile the venue changed hands (an operator's fix in the database); the old owner is staff now.
+    await bot.repos.db["venues"].update_one(
+        {"_id": venue.code}, {"$set": {"owner_id": STRANGER, "staff_ids": [OWNER]}}
+    )
+    said = texts(await bot.send(OWNER, "45", language_code="en"))
+    assert any("Only the venue's owner" in t for t in said)
+    assert await auto_checkout_of(bot, venue) == 120
+    again = texts(await bot.send(OWNER, "50", language_code="en"))
+    assert not any("Only the venue's owner" in t or "50 minutes" in t for t in again), "no longer asked"
+    assert await auto_checkout_of(bot, venue) == 120
+
+
+@pytest.mark.parametrize(("typed", "minutes"), [("15", 15), (" 1440\n", 1440), ("0090", 90)])
+def test_parse_auto_checkout_accepts_whole_minutes_in_range(typed: str, minutes: int) -> None:
+    assert parse_auto_checkout(typed) == minutes
+
+
+@pytest.mark.parametrize(
+    "typed", [typed for typed, _reason in TYPED_MINUTES_REFUSED] + ["", "   ", "½", "1e3"]
+)
+def test_parse_auto_checkout_refuses_everything_else(typed: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_auto_checkout(typed)
+
+
 async def test_health_declaration_setting_turns_the_questions_on_and_off(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     await bot.press(OWNER, f"ven:health:{venue.code}:1", language_code="en")
@@ -230,6 +372,7 @@ MANAGE = [
     "hour:07",
     "autos",
     "auto:30",
+    "autoask",
     "health:1",
     "mute:1",
     "capnone",

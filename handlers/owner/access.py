@@ -31,6 +31,7 @@ HOURS = "hours"
 HOUR = "hour"
 AUTOS = "autos"
 AUTO = "auto"
+AUTO_ASK = "autoask"
 HEALTH = "health"
 MUTE = "mute"
 CAPACITY = "cap"
@@ -49,6 +50,7 @@ MANAGE_ACTIONS = frozenset(
         HOUR,
         AUTOS,
         AUTO,
+        AUTO_ASK,
         HEALTH,
         MUTE,
         CAPACITY,

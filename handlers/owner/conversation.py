@@ -1,4 +1,4 @@
-"""The owner's conversation: registering a venue and typing a venue's capacity, one at a time."""
+"""The owner's conversation: registering a venue, or typing a capacity or an auto check-out time."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext
 from handlers.owner import registration as steps
 from handlers.owner import venues
-from handlers.owner.access import CAPACITY, PREFIX
+from handlers.owner.access import AUTO_ASK, CAPACITY, PREFIX
 from storage.persistence import SharedConversationHandler
 
 NAME = "owner"
 
 
 def owner_conversation() -> SharedConversationHandler:
-    """Registration and capacity input share one state per user: starting one ends the other."""
+    """Registration and typed settings share one state per user: starting one ends the other."""
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.COMMAND & ~filters.TEXT & ~filters.StatusUpdate.ALL
 
@@ -62,7 +62,12 @@ def owner_conversation() -> SharedConversationHandler:
         ],
         venues.EDIT_CAPACITY: [
             MessageHandler(text, venues.got_capacity),
-            button(venues.leave_capacity, f"^{PREFIX}"),
+            button(venues.leave_edit, f"^{PREFIX}"),
+        ],
+        venues.EDIT_AUTO_CHECKOUT: [
+            MessageHandler(text, venues.got_auto_checkout),
+            MessageHandler(other, venues.reask_auto_checkout),
+            button(venues.leave_edit, f"^{PREFIX}"),
         ],
     }
     with warnings.catch_warnings():
@@ -72,6 +77,7 @@ def owner_conversation() -> SharedConversationHandler:
             entry_points=[
                 CommandHandler("newvenue", steps.start),
                 button(venues.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
+                button(venues.ask_auto_checkout, f"^{PREFIX}{AUTO_ASK}:"),
             ],
             states=states,
             fallbacks=[CommandHandler("cancel", steps.cancel)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
-from bot.i18n import Gettext, format_number
+from bot.i18n import N_, Gettext, format_number
 from bot.poster import PosterCard, render_poster, render_poster_preview_png
 from bot.presence import render_today, venue_today
 from bot.regions import UnknownRegion
@@ -32,6 +33,9 @@ MIN_AUTO_CHECKOUT, MAX_AUTO_CHECKOUT = 15, 1440
 MESSAGE_BUDGET = 3500  # Telegram allows 4096 characters per message
 EDIT_KEY = "venue_edit"
 EDIT_CAPACITY = "edit_capacity"
+EDIT_AUTO_CHECKOUT = "edit_auto_checkout"
+WHOLE_MINUTES = re.compile(r"[+-]?[0-9]+")
+DECIMAL_MINUTES = re.compile(r"[+-]?[0-9]*[.,][0-9]+")
 
 Action = Callable[[CallbackQuery, BotContext, Venue, VenueAction], Awaitable[None]]
 
@@ -376,6 +380,9 @@ async def on_autos(query: CallbackQuery, context: BotContext, venue: Venue, acti
         for minutes in AUTO_CHECKOUT_CHOICES
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    rows.append(
+        [InlineKeyboardButton(_("✏️ Other value"), callback_data=venue_data(access.AUTO_ASK, venue.code))]
+    )
     rows.append([InlineKeyboardButton(_("« Back"), callback_data=venue_data(access.SETTINGS, venue.code))])
     await show(
         query,
@@ -526,14 +533,15 @@ async def venue_button(update: Update, context: BotContext) -> None:
         return
     venue, action = pressed
     handler = ACTIONS.get(action.action)
-    if handler is None:  # the capacity prompt is a conversation step; a stale press lands here
+    if handler is None:  # typed settings are conversation steps; a stale press lands here
         _ = context.gettext
         await query.answer(_("This button has expired."))
         return
     await handler(query, context, venue, action)
 
 
-# The capacity is typed, so asking for it is a conversation step (see handlers.owner.conversation).
+# The capacity and other auto check-out times are typed, so asking for them is a conversation step
+# (see handlers.owner.conversation).
 
 
 def capacity_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardMarkup]:
@@ -605,8 +613,97 @@ async def got_capacity(update: Update, context: BotContext) -> str | int:
     return ConversationHandler.END
 
 
-async def leave_capacity(update: Update, context: BotContext) -> int:
-    """Another venue button while the capacity is asked for: stop asking and do what it says."""
+def parse_auto_checkout(raw: str) -> int:
+    """Typed minutes for automatic check-out: a whole number from 15 to 1440; InvalidInput says why not."""
+    text = raw.strip()
+    if DECIMAL_MINUTES.fullmatch(text):
+        raise InvalidInput(N_("Please send whole minutes, without decimals, for example 45."))
+    if not WHOLE_MINUTES.fullmatch(text):
+        raise InvalidInput(N_("Please send a number of minutes, for example 45."))
+    # Anything this long is out of range, and int() refuses thousands of digits anyway.
+    if len(text) > 10 or not MIN_AUTO_CHECKOUT <= int(text) <= MAX_AUTO_CHECKOUT:
+        raise InvalidInput(N_("Automatic check-out must be between 15 and 1440 minutes (24 hours)."))
+    return int(text)
+
+
+def auto_checkout_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardMarkup]:
+    text = "\n".join(
+        [
+            _(
+                "After how many minutes should a visit at {venue} end by itself? Send a whole number "
+                "from 15 to 1440 (24 hours)."
+            ).format(venue=venue.name),
+            _("Now: {minutes} minutes. /cancel keeps it.").format(
+                minutes=venue.settings.auto_checkout_minutes
+            ),
+        ]
+    )
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("« Back"), callback_data=venue_data(access.AUTOS, venue.code))]]
+    )
+    return text, markup
+
+
+async def ask_auto_checkout(update: Update, context: BotContext) -> str | int:
+    """The "Other value" button of automatic check-out: ask for minutes (owner only)."""
+    pressed = await access.pressed_venue(update, context)
+    query = update.callback_query
+    if pressed is None or query is None or context.user_data is None:
+        return ConversationHandler.END
+    venue, _action = pressed
+    context.user_data[EDIT_KEY] = venue.code
+    await query.answer()
+    text, markup = auto_checkout_prompt(context.gettext, venue)
+    await show(query, text, markup)
+    return EDIT_AUTO_CHECKOUT
+
+
+async def got_auto_checkout(update: Update, context: BotContext) -> str | int:
+    """Typed minutes: re-check ownership, validate, store, show the settings."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or context.user_data is None:
+        return ConversationHandler.END
+    _ = context.gettext
+    code = context.user_data.get(EDIT_KEY)
+    venue = await context.repos.venues.get(code) if isinstance(code, str) else None
+    if venue is None or not venue.can_manage(user.id):
+        context.user_data.pop(EDIT_KEY, None)
+        await message.reply_text(_("Only the venue's owner can change its settings and staff."))
+        return ConversationHandler.END
+    try:
+        minutes = parse_auto_checkout(message.text or "")
+    except InvalidInput as exc:
+        await message.reply_text(_(str(exc)) + "\n" + _("Send the number of minutes again, or /cancel."))
+        return EDIT_AUTO_CHECKOUT
+    updated = await context.repos.venues.update_settings(
+        venue.code, replace(venue.settings, auto_checkout_minutes=minutes)
+    )
+    context.user_data.pop(EDIT_KEY, None)
+    log.info("venue %s: automatic check-out typed by the owner", venue.code)
+    await message.reply_text(
+        _("Visits now end by themselves after {minutes} minutes.").format(minutes=minutes)
+        + "\n\n"
+        + settings_text(_, updated, context.lang),
+        reply_markup=settings_keyboard(_, updated),
+    )
+    return ConversationHandler.END
+
+
+async def reask_auto_checkout(update: Update, context: BotContext) -> str:
+    """A photo, sticker or anything but text while minutes are asked for."""
+    _ = context.gettext
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _("Please send a number of minutes, for example 45.")
+            + "\n"
+            + _("Send the number of minutes again, or /cancel.")
+        )
+    return EDIT_AUTO_CHECKOUT
+
+
+async def leave_edit(update: Update, context: BotContext) -> int:
+    """Another venue button while a typed value is asked for: stop asking and do what it says."""
     if context.user_data is not None:
         context.user_data.pop(EDIT_KEY, None)
     await venue_button(update, context)
