@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import BotContext
+from bot.context import BotContext, QuetmaApplication
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for, pick_language
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,22 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("myvenues", N_("Your venues: posters, figures, settings")),
     ("today", N_("Today's visitors at your venues")),
 ]
+OFFICIAL_COMMANDS = [
+    ("report", N_("A day's check-in figures for your area")),
+    ("subscribe", N_("Get the report every morning")),
+    ("subscriptions", N_("Your morning reports")),
+    ("inactive", N_("Venues without scans, for inspection")),
+    ("trace", N_("Who was at a venue in a time window")),
+    ("exposure", N_("Alert the people who were at a venue")),
+]
+ADMIN_COMMANDS = [
+    ("invite", N_("Invite link for a new official")),
+    ("officials", N_("List and revoke officials")),
+    ("audit", N_("Latest recorded actions")),
+]
+# A chat-scoped menu replaces the default one in that chat, so it repeats everyone's commands.
+OFFICIAL_MENU = CITIZEN_COMMANDS + EXTRA_COMMANDS + OFFICIAL_COMMANDS
+ADMIN_MENU = OFFICIAL_MENU + ADMIN_COMMANDS
 
 
 def display_name(update: Update) -> str:
@@ -181,13 +201,38 @@ async def on_error(update: object, context: BotContext) -> None:
         log.warning("could not tell the user about an error", exc_info=True)
 
 
-async def set_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register the command menu in Vietnamese (default) and English."""
+async def set_commands(app: QuetmaApplication) -> None:
+    """Register the command menu in Vietnamese (default) and English, and each admin's own menu."""
     for lang in LANGUAGES:
         _ = gettext_for(lang)
         commands = [BotCommand(name, _(text)) for name, text in CITIZEN_COMMANDS + EXTRA_COMMANDS]
         await app.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if lang == "vi" else lang
+        )
+    for admin_id in sorted(app.services.settings.admins):
+        try:
+            await set_chat_menu(app.bot, admin_id, ADMIN_MENU)
+        except TelegramError as exc:
+            # Typically 400 "chat not found": an admin who has never opened the chat. They get
+            # the menu at the next start; the other admins get theirs now.
+            reason = without_token(str(exc), app.bot.token)
+            log.warning("could not set the command menu of admin %s: %s", admin_id, reason)
+
+
+def without_token(text: str, token: str) -> str:
+    """Text from an error with the bot token's secret part masked (PTB may change its case)."""
+    secret = token.partition(":")[2] or token
+    return re.sub(re.escape(secret), "<token>", text, flags=re.IGNORECASE).replace("\n", " ")
+
+
+async def set_chat_menu(bot: Bot, chat_id: int, commands: list[tuple[str, str]]) -> None:
+    """One chat's command menu in Vietnamese (default) and English; raises TelegramError."""
+    for lang in LANGUAGES:
+        _ = gettext_for(lang)
+        await bot.set_my_commands(
+            [BotCommand(name, _(text)) for name, text in commands],
+            scope=BotCommandScopeChat(chat_id),
+            language_code=None if lang == "vi" else lang,
         )
 
 

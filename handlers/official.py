@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from telegram import (
-    BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -21,12 +20,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import officials
 from bot.context import BotContext
-from bot.i18n import LANGUAGES, N_, Gettext, format_number, gettext_for
+from bot.i18n import LANGUAGES, N_, Gettext, format_number
 from bot.officials import Access, Actor, BadInput, Refused, Window
 from bot.payload import BadPayload, PayloadKind, verify_payload
 from bot.regions import Region, UnknownRegion
 from bot.reports import build_report, render_report
-from handlers.common import CITIZEN_COMMANDS, EXTRA_COMMANDS
+from handlers.common import ADMIN_MENU, OFFICIAL_COMMANDS, OFFICIAL_MENU, set_chat_menu
 from storage.errors import NotFound
 from storage.officials import InviteExpired, InviteUsed, Official
 
@@ -41,15 +40,6 @@ SHOWN_INACTIVE = 20
 SHOWN_AUDIT = 30
 MAX_CHILD_BUTTONS = 40
 MAX_LISTED = 50
-
-OFFICIAL_COMMANDS = [
-    ("report", N_("A day's check-in figures for your area")),
-    ("subscribe", N_("Get the report every morning")),
-    ("subscriptions", N_("Your morning reports")),
-    ("inactive", N_("Venues without scans, for inspection")),
-    ("trace", N_("Who was at a venue in a time window")),
-    ("exposure", N_("Alert the people who were at a venue")),
-]
 
 OfficialHandler = Callable[[Update, BotContext, Access], Awaitable[None]]
 
@@ -155,22 +145,20 @@ def official_help(_: Gettext) -> str:
 
 
 async def set_official_commands(context: BotContext, chat_id: int) -> None:
-    """Officials see their commands in the menu of their own chat."""
-    commands = CITIZEN_COMMANDS + EXTRA_COMMANDS + OFFICIAL_COMMANDS
+    """Officials see their commands in the menu of their own chat (an admin keeps the admin menu)."""
+    admin = chat_id in context.services.settings.admins
     try:
-        for lang in LANGUAGES:
-            _ = gettext_for(lang)
-            await context.bot.set_my_commands(
-                [BotCommand(name, _(text)) for name, text in commands],
-                scope=BotCommandScopeChat(chat_id),
-                language_code=None if lang == "vi" else lang,
-            )
+        await set_chat_menu(context.bot, chat_id, ADMIN_MENU if admin else OFFICIAL_MENU)
     except TelegramError:
         log.warning("could not set an official's command menu", exc_info=True)
 
 
 async def clear_official_commands(context: BotContext, chat_id: int) -> None:
+    """Back to the default menu once someone is no longer an official (an admin keeps the admin menu)."""
     try:
+        if chat_id in context.services.settings.admins:
+            await set_chat_menu(context.bot, chat_id, ADMIN_MENU)
+            return
         for lang in LANGUAGES:
             await context.bot.delete_my_commands(
                 scope=BotCommandScopeChat(chat_id), language_code=None if lang == "vi" else lang

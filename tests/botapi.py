@@ -477,7 +477,10 @@ class BotApiDouble:
         description: str | None = None,
         chat_id: int | str | None = None,
     ) -> None:
-        """Answer the next ``count`` calls of ``method`` (optionally only for ``chat_id``) with ``status``."""
+        """Answer the next ``count`` calls of ``method`` (optionally only for ``chat_id``) with ``status``.
+
+        ``chat_id`` also matches the chat of a command scope (setMyCommands for one chat).
+        """
         fault = _Fault(status, count, retry_after, description, chat_id)
         self._faults.setdefault(method, []).append(fault)
 
@@ -493,7 +496,8 @@ class BotApiDouble:
         """Consume the first fault matching this call, or report a blocked chat."""
         faults = self._faults.get(method)
         if faults:
-            chat_id = params.get("chat_id")
+            scope = params.get("scope")
+            chat_id = params.get("chat_id", scope.get("chat_id") if isinstance(scope, dict) else None)
             for fault in faults:
                 if fault.chat_id is None or fault.chat_id == chat_id:
                     fault.remaining -= 1

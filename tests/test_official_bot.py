@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import timedelta
 
 import pytest
+from telegram import BotCommandScopeChat, BotCommandScopeDefault
 
 from bot import officials
+from bot.clock import ManualClock
 from bot.delivery import drain_outbox
 from bot.officials import queue_official_reports
 from bot.regions import fold
+from bot.settings import Settings
 from bot.venues import register_venue, venue_request
+from storage.database import Repos
 from storage.models import HealthAnswers, Venue
 from tests import factories
-from tests.botapi import ApiCall
-from tests.harness import BotHarness, button_data, buttons, texts
+from tests.botapi import ApiCall, BotApiDouble
+from tests.harness import TEST_TOKEN, BotHarness, button_data, buttons, texts
 
 ADMIN = 900001  # QUETMA_ADMINS in the test settings
 OFFICIAL = 6001
@@ -178,6 +183,84 @@ async def test_buttons_refuse_citizens(bot: BotHarness, data: str) -> None:
     assert await bot.repos.subscriptions.all() == []
     assert await bot.repos.officials.get(OFFICIAL) is not None
     assert await audit_actions(bot) == ["invite", "join"]
+
+
+# ---- Command menus -------------------------------------------------------------------------------------
+
+ADMIN_ONLY = {"invite", "officials", "audit"}
+OFFICIALS_MENU = {"report", "subscribe", "subscriptions", "inactive", "trace", "exposure"}
+
+
+async def chat_menu(bot: BotHarness, chat_id: int, lang: str | None = None) -> dict[str, str]:
+    """The command menu Telegram now holds for one chat and language: command -> description."""
+    commands = await bot.app.bot.get_my_commands(scope=BotCommandScopeChat(chat_id), language_code=lang)
+    return {command.command: command.description for command in commands}
+
+
+async def test_admins_get_their_commands_in_the_menu_at_start_up(bot: BotHarness) -> None:
+    english = await chat_menu(bot, ADMIN, "en")
+    assert ADMIN_ONLY | OFFICIALS_MENU | {"checkin", "newvenue", "help"} <= set(english)
+    assert english["invite"] == "Invite link for a new official"
+    vietnamese = await chat_menu(bot, ADMIN)
+    assert set(vietnamese) == set(english)
+    assert vietnamese["invite"] == "Tạo link mời cán bộ mới"
+    assert vietnamese["officials"] == "Danh sách cán bộ, thu hồi quyền"
+    assert vietnamese["audit"] == "Nhật ký hoạt động gần đây"
+    everyone = await bot.app.bot.get_my_commands(scope=BotCommandScopeDefault())
+    assert not ADMIN_ONLY & {command.command for command in everyone}, "the default menu stays citizens'"
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Bad Request: chat not found",
+        f"Bad Request: chat not found (POST /bot{TEST_TOKEN}/setMyCommands)",  # a proxy echoing the path
+    ],
+)
+async def test_an_admin_who_never_opened_the_chat_is_skipped_with_one_warning(
+    settings: Settings,
+    repos: Repos,
+    botapi: BotApiDouble,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+    description: str,
+) -> None:
+    never_wrote, later = 900002, 900003
+    admins = settings.model_copy(update={"admins": frozenset({ADMIN, never_wrote, later})})
+    botapi.fail("setMyCommands", status=400, description=description, chat_id=never_wrote)
+    caplog.set_level(logging.WARNING)
+    bot = await BotHarness.start(admins, repos, botapi, clock)
+    try:
+        assert await chat_menu(bot, never_wrote, "en") == {}
+        for admin in (ADMIN, later):
+            for lang in (None, "en"):
+                assert set(await chat_menu(bot, admin, lang)) >= ADMIN_ONLY, (admin, lang)
+        warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+        assert len(warnings) == 1, [record.getMessage() for record in warnings]
+        line = warnings[0].getMessage()
+        assert str(never_wrote) in line and "chat not found" in line.lower() and "\n" not in line
+        assert warnings[0].exc_info is None, "one line, no traceback"
+        assert TEST_TOKEN.split(":")[1].lower() not in caplog.text.lower()
+        said = texts(await bot.send(later, "/officials", language_code="en"))
+        assert any("There are no officials yet" in t for t in said), "the bot runs"
+    finally:
+        await bot.stop()
+
+
+async def test_an_admin_who_is_also_an_official_keeps_the_admin_menu(bot: BotHarness) -> None:
+    await become_official(bot, ADMIN, "Hà Nội", language_code="en")
+    assert set(await chat_menu(bot, ADMIN, "en")) >= ADMIN_ONLY | OFFICIALS_MENU
+    await become_official(bot, OFFICIAL, "Hà Nội", language_code="en")
+    official_menu = set(await chat_menu(bot, OFFICIAL, "en"))
+    assert official_menu >= OFFICIALS_MENU and not ADMIN_ONLY & official_menu
+
+    listing = await bot.send(ADMIN, "/officials", language_code="en")
+    revoke_admin = next(data for _label, data in buttons(listing[-1]) if data == f"off:rev:{ADMIN}")
+    await bot.press(ADMIN, revoke_admin, language_code="en")
+    assert await bot.repos.officials.get(ADMIN) is None
+    assert set(await chat_menu(bot, ADMIN, "en")) >= ADMIN_ONLY | OFFICIALS_MENU, "still an admin"
+    await bot.press(ADMIN, f"off:rev:{OFFICIAL}", language_code="en")
+    assert await chat_menu(bot, OFFICIAL, "en") == {}, "back to the default menu"
 
 
 async def test_officials_are_not_admins(bot: BotHarness) -> None:
