@@ -8,7 +8,7 @@ double in this one, which timestamps every call:
 3. a crash: the sender is killed with SIGKILL a third of the way through, then restarted;
    counts what was lost (must be 0) and repeated (must be at most the sender's concurrency).
 
-    python bench/broadcast.py [--messages 10000] [--crash-messages 2000] [--quick]
+    python bench/broadcast.py [--messages 10000] [--crash-messages 2000] [--quick] [--runs lifted,crash]
 
 Uses MONGODB_URI when set, else an embedded SecantusDB in a temporary directory.
 """
@@ -222,13 +222,16 @@ async def main(args: argparse.Namespace) -> None:
         runs: list[Run] = []
         try:
             async with BotApiDouble() as api:
-                runs.append(await paced_run("default limit", uri, api, args.messages, 25, False, scratch))
-                print_table(runs)
-                runs.append(
-                    await paced_run("limit lifted (paid)", uri, api, args.messages, 1000, True, scratch)
-                )
-                print_table(runs)
-                runs.append(await crash_run(uri, api, args.crash_messages, 1000, scratch))
+                if "default" in args.runs:
+                    runs.append(await paced_run("default limit", uri, api, args.messages, 25, False, scratch))
+                    print_table(runs)
+                if "lifted" in args.runs:
+                    runs.append(
+                        await paced_run("limit lifted (paid)", uri, api, args.messages, 1000, True, scratch)
+                    )
+                    print_table(runs)
+                if "crash" in args.runs:
+                    runs.append(await crash_run(uri, api, args.crash_messages, 1000, scratch))
         finally:
             if database is not None:
                 await database.stop()
@@ -241,6 +244,12 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--crash-messages", type=int, default=2_000)
     parser.add_argument("--quick", action="store_true", help="1,000 messages and a 600-message crash run")
+    parser.add_argument(
+        "--runs",
+        type=lambda text: set(text.split(",")),
+        default={"default", "lifted", "crash"},
+        help="which runs, comma-separated: default,lifted,crash (default: all three)",
+    )
     parsed = parser.parse_args()
     if parsed.quick:
         parsed.messages, parsed.crash_messages = 1_000, 600

@@ -144,7 +144,7 @@ async def main(args: argparse.Namespace) -> None:
             figures = report.to_json()
             children = figures.pop("children")
             for key, value in figures.items():
-                show(f"  {key}", f"{value:,}")
+                show(f"  {key}", f"{value:,}" if isinstance(value, int | float) else str(value))
             show("  children ranked", str(len(children)))
 
             cutoff = (last_day + timedelta(days=1) - timedelta(days=3)).isoformat()
