@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.services import Services
+from bot.updates import update_kind
 from storage.models import Venue, Visit
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -74,6 +75,13 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         """The text exposition and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def update_started(self, update: object) -> None:
+        """Count an update by its kind as its handling begins."""
+        self.updates.labels(update_kind(update)).inc()
+
+    def update_finished(self, seconds: float) -> None:
+        self.handler_latency.observe(seconds)
 
     async def count_checkin(self, services: Services, venue: Venue, visit: Visit) -> None:
         """A check-in hook (Services.checkin_hooks)."""

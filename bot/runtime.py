@@ -24,7 +24,7 @@ from bot.scheduler import background
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.telegram_http import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, UpdateObserver
 from handlers import citizen, common, official, owner
 from storage.database import Repos
 from storage.persistence import MongoPersistence
@@ -140,7 +140,22 @@ async def start_application(app: QuetmaApplication) -> None:
     await app.start()
 
 
+def observe_updates(app: QuetmaApplication, observer: UpdateObserver) -> None:
+    """Report every update's kind and handling time to `observer` (the metrics)."""
+    processor = app.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor)  # noqa: S101 - build_application sets it
+    processor.observer = observer
+
+
+async def start_polling(app: QuetmaApplication) -> None:
+    """Fetch updates with long polling (the application is started)."""
+    assert app.updater is not None  # noqa: S101 - the builder adds one
+    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
+
+
 async def stop_application(app: QuetmaApplication) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
     if app.running:
         await app.stop()
     await app.shutdown()
@@ -167,8 +182,7 @@ async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None
         try:
             # The lease decides whether this instance also runs the jobs and the sender.
             async with background(app, services, Metrics()):
-                assert app.updater is not None  # noqa: S101 - the builder adds one
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
+                await start_polling(app)
                 log.info(
                     "QuetMa started: bot @%s, %s, mode polling",
                     services.bot_username,
@@ -177,6 +191,4 @@ async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None
                 await stop.wait()
                 log.info("stopping")
         finally:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
             await stop_application(app)

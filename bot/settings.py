@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_SECRET"))
     host: str = Field(default="0.0.0.0", validation_alias=AliasChoices("HOST"))  # noqa: S104 - a server
     port: int = Field(default=8080, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+    # With long polling, /healthz and /metrics are served on HOST:QUETMA_HEALTH_PORT when it is set.
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("QUETMA_HEALTH_PORT")
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("QUETMA_LOG_LEVEL"))
 
     @field_validator("bot_token")

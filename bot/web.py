@@ -1,8 +1,10 @@
-"""The webhook server (aiohttp): Telegram's updates, /healthz and /metrics, with PTB inside its lifecycle.
+"""The HTTP server (aiohttp): Telegram's updates, /healthz and /metrics, with PTB inside its lifecycle.
 
 The database, the PTB application and the scheduler each start and stop in their own
 cleanup context, in that order, so they stop in the reverse order. PTB runs without an
-updater: this app receives the updates and hands them to PTB's update processor.
+updater: this app receives the updates and hands them to PTB's update processor. With long
+polling (`quetma run` with QUETMA_HEALTH_PORT set) the same app serves only /healthz and /metrics
+while PTB's updater fetches the updates.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -29,8 +30,10 @@ from bot.runtime import (
     build_application,
     build_services,
     describe_database,
+    observe_updates,
     open_repos,
     start_application,
+    start_polling,
     stop_application,
     stop_event_on_signals,
 )
@@ -52,6 +55,7 @@ REPOS = web.AppKey("repos", Repos)
 TELEGRAM = web.AppKey("telegram", QuetmaApplication)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+POLLING = web.AppKey("polling", bool)
 
 
 def webhook_path(settings: Settings) -> str:
@@ -61,17 +65,26 @@ def webhook_path(settings: Settings) -> str:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    polling: bool = False,
 ) -> web.Application:
-    """The aiohttp application; nothing connects until it starts."""
+    """The aiohttp application; nothing connects until it starts.
+
+    With `polling`, PTB fetches updates itself and the app has no webhook route.
+    """
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[METRICS] = metrics or Metrics()
+    app[POLLING] = polling
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(telegram_context)
     app.cleanup_ctx.append(scheduler_context)
-    app.router.add_post(webhook_path(settings), receive_update)
+    if not polling:
+        app.router.add_post(webhook_path(settings), receive_update)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     return app
@@ -97,10 +110,13 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
         secret = await repos.meta.get_or_create("webhook_secret", lambda: secrets.token_urlsafe(32))
     app[WEBHOOK_SECRET] = secret
     ptb = build_application(services, settings.bot_token.get_secret_value())
+    observe_updates(ptb, app[METRICS])
     await start_application(ptb)
     app[TELEGRAM] = ptb
     try:
-        if settings.webhook_url:
+        if app[POLLING]:
+            await start_polling(ptb)
+        elif settings.webhook_url:
             await ptb.bot.set_webhook(
                 url=settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
@@ -117,11 +133,6 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
 
 
 # -- handlers ---------------------------------------------------------------------------------------
-
-
-def update_type(data: dict[str, Any]) -> str:
-    """The kind of update: its one field besides update_id."""
-    return next((key for key in data if key != "update_id"), "unknown")
 
 
 async def receive_update(request: web.Request) -> web.Response:
@@ -146,19 +157,14 @@ async def receive_update(request: web.Request) -> web.Response:
     if not await app[REPOS].updates.first_delivery(update_id, app[CLOCK].now()):
         metrics.duplicate_updates.inc()
         return web.Response(status=200)
-    metrics.updates.labels(update_type(data)).inc()
-    # PTB awaits the tasks it created when it stops, so none is lost at shutdown.
-    ptb.create_task(process(ptb, metrics, update), update=update, name=f"update:{update_id}")
+    # PTB awaits the tasks it created when it stops, so none is lost at shutdown. Its update
+    # processor keeps each chat's updates in order and reports them to the metrics.
+    ptb.create_task(
+        ptb.update_processor.process_update(update, ptb.process_update(update)),
+        update=update,
+        name=f"update:{update_id}",
+    )
     return web.Response(status=200)
-
-
-async def process(ptb: QuetmaApplication, metrics: Metrics, update: Update) -> None:
-    """Handle an update through PTB's processor (per-chat ordering) and time it."""
-    started = time.perf_counter()
-    try:
-        await ptb.update_processor.process_update(update, ptb.process_update(update))
-    finally:
-        metrics.handler_latency.observe(time.perf_counter() - started)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -193,22 +199,26 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-async def run_webhook(settings: Settings, *, clock: Clock | None = None) -> None:
-    """Serve the webhook until SIGINT/SIGTERM."""
+async def serve(settings: Settings, *, polling: bool = False, clock: Clock | None = None) -> None:
+    """Serve until SIGINT/SIGTERM: the webhook on HOST:PORT, or, with long polling, /healthz and
+    /metrics on HOST:QUETMA_HEALTH_PORT."""
     stop = stop_event_on_signals()
-    app = create_app(settings, clock=clock)
+    port = settings.health_port if polling else settings.port
+    assert port is not None  # noqa: S101 - the CLI serves polling mode here only with a health port
+    app = create_app(settings, clock=clock, polling=polling)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
+        site = web.TCPSite(runner, settings.host, port)
         await site.start()
         log.info(
-            "QuetMa started: bot @%s, %s, mode webhook on %s:%d%s",
+            "QuetMa started: bot @%s, %s, mode %s on %s:%d%s",
             app[TELEGRAM].services.bot_username,
             describe_database(settings),
+            "polling, health and metrics" if polling else "webhook",
             settings.host,
-            settings.port,
-            webhook_path(settings),
+            port,
+            "" if polling else webhook_path(settings),
         )
         await stop.wait()
         log.info("stopping")

@@ -6,12 +6,15 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 import zxingcpp
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from bot.payload import PayloadKind, sign_payload
@@ -130,10 +133,28 @@ def test_bad_configuration_exits_2(
     assert capsys.readouterr().err.strip().startswith("quetma: configuration error: QUETMA_TZ:")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def scrape(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, await response.text()
+
+
+@pytest.mark.parametrize("with_health_port", [False, True], ids=["polling", "polling-with-health-port"])
 async def test_run_serves_a_check_in_and_stops_on_sigterm(
-    mongo_uri: str, db_name: str, repos: Repos, botapi: BotApiDouble, tmp_path: Path
+    mongo_uri: str,
+    db_name: str,
+    repos: Repos,
+    botapi: BotApiDouble,
+    tmp_path: Path,
+    with_health_port: bool,
 ) -> None:
     secret = "cli-run-secret"
+    health_port = free_port() if with_health_port else None
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -143,6 +164,8 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
         "QUETMA_DB": db_name,
         "QUETMA_SECRET": secret,
     }
+    if health_port is not None:
+        env |= {"QUETMA_HEALTH_PORT": str(health_port), "HOST": "127.0.0.1"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -167,6 +190,17 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
             "sendMessage", predicate=lambda c: "Quán Phở Thìn" in (c.text or ""), timeout=15
         )
         assert sent[0].params["chat_id"] in (4242, "4242")
+        if health_port is not None:
+            status, body = await scrape(f"http://127.0.0.1:{health_port}/healthz")
+            assert status == 200 and json.loads(body)["database"] == "ok"
+            status, body = await scrape(f"http://127.0.0.1:{health_port}/metrics")
+            samples = {
+                (sample.name, tuple(sample.labels.items())): sample.value
+                for family in text_string_to_metric_families(body)
+                for sample in family.samples
+            }
+            assert samples[("quetma_checkins_total", ())] == 1
+            assert samples[("quetma_updates_total", (("type", "message"),))] == 1
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=10)
     finally:
@@ -177,5 +211,6 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
     log = stderr.decode()
     assert process.returncode == 0, log
     assert "QuetMa started: bot @" in log and "mode polling" in log
+    assert ("health and metrics on 127.0.0.1" in log) == (health_port is not None)
     assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log
     assert await repos.db["visits"].count_documents({"user_id": 4242}) == 1

@@ -17,12 +17,12 @@ async def run(args: argparse.Namespace, env: CliEnv) -> int:
 
     if env.settings.bot_token is None:
         raise CliError(BOTFATHER_HELP)
-    if args.webhook:
-        from bot.web import run_webhook
+    if args.webhook and not env.settings.webhook_url:
+        raise CliError("WEBHOOK_URL: set the public https URL Telegram should call")
+    if args.webhook or env.settings.health_port is not None:
+        from bot.web import serve
 
-        if not env.settings.webhook_url:
-            raise CliError("WEBHOOK_URL: set the public https URL Telegram should call")
-        await run_webhook(env.settings, clock=env.clock)
+        await serve(env.settings, polling=not args.webhook, clock=env.clock)
         return EXIT_OK
     await run_polling(env.settings, clock=env.clock)
     return EXIT_OK
