@@ -14,7 +14,7 @@ import bisect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from storage.counters import (
     parent_of,
     region_day_id,
     venue_day_id,
+    visitor_mark,
 )
 from storage.database import Repos
 from storage.models import NewVenue, Venue
@@ -78,7 +79,6 @@ class BulkResult:
 class _VisitorDay:
     scopes: list[str]
     seen: set[str]
-    expires_at: datetime
 
 
 @dataclass
@@ -189,9 +189,11 @@ class BulkLoader:
         in_flight: int = DEFAULT_IN_FLIGHT,
         progress: Progress | None = None,
         defer_indexes: bool = False,
+        now: datetime | None = None,
     ) -> None:
         self._repos = repos
         self._tz = tz
+        self._now = now or datetime.now(UTC)
         self._retention = timedelta(days=retention_days)
         self._batch = batch_size
         self._defer_indexes = defer_indexes
@@ -312,7 +314,7 @@ class BulkLoader:
         scopes = visitor_scopes(venue)
         visitor = self._visitor_days.get(user_id)
         if visitor is None:
-            visitor = _VisitorDay(scopes=[], seen=set(), expires_at=doc["expires_at"])
+            visitor = _VisitorDay(scopes=[], seen=set())
             self._visitor_days[user_id] = visitor
         new_scopes = [scope for scope in scopes if scope not in visitor.seen]
         visitor.scopes.extend(new_scopes)
@@ -362,15 +364,12 @@ class BulkLoader:
         if self._day is None:
             return
         day = self._day
-        self._closed_visitor_days.extend(
-            {
-                "_id": f"{day}|{user_id}",
-                "scopes": state.scopes,
-                "user_id": user_id,
-                "expires_at": state.expires_at,
-            }
+        # The live path's marks expire when their day ends: only those of a day not over yet remain.
+        marks = (
+            visitor_mark(user_id, day, state.scopes, self._tz)
             for user_id, state in self._visitor_days.items()
         )
+        self._closed_visitor_days.extend(mark for mark in marks if mark["expires_at"] > self._now)
         self._visitor_days = {}
         for older in [d for d in self._venue_days if everything or d < day]:
             self._closed_venue_days.extend(self._venue_days.pop(older).values())
@@ -462,8 +461,10 @@ async def run_bulk_load(
     progress: Progress | None = None,
     defer_indexes: bool = False,
     batch_size: int = DEFAULT_BATCH,
+    now: datetime | None = None,
 ) -> BulkResult:
-    """Load venues, then the visits made at them (computed from the registered venues)."""
+    """Load venues, then the visits made at them (computed from the registered venues), as the
+    database would hold them at `now` (default: the current time)."""
     async with BulkLoader(
         repos,
         tz=tz,
@@ -471,6 +472,7 @@ async def run_bulk_load(
         progress=progress,
         defer_indexes=defer_indexes,
         batch_size=batch_size,
+        now=now,
     ) as loader:
         registered = loader.add_venues(venues)
         await loader.add_visits(visits(registered))

@@ -21,6 +21,7 @@ from storage.counters import (
     hour_key,
     venue_day_id,
     venue_day_inc,
+    visitor_mark,
 )
 from storage.models import CheckinResult, HealthAnswers, Venue, VenueDay, Visit
 
@@ -154,13 +155,11 @@ class CheckinRepo:
                 return CheckinResult(visit=visit_from_doc(recent), continued=True)
         doc = visit_doc(VisitDraft(venue, user_id, now), tz=self._tz, retention=self._retention)
         await self._visits.insert_one(doc)
-        await self._count_checkin(venue, user_id, doc["day"], doc["hour"], doc["expires_at"])
+        await self._count_checkin(venue, user_id, doc["day"], doc["hour"])
         return CheckinResult(visit=visit_from_doc(doc), continued=False)
 
-    async def _count_checkin(
-        self, venue: Venue, user_id: int, day: str, hour: int, expires: datetime
-    ) -> None:
-        new_scopes = await self._mark_visitor(user_id, day, visitor_scopes(venue), expires)
+    async def _count_checkin(self, venue: Venue, user_id: int, day: str, hour: int) -> None:
+        new_scopes = await self._mark_visitor(visitor_mark(user_id, day, visitor_scopes(venue), self._tz))
         # The upsert that creates the venue's counters for the day is its first check-in of the day.
         created = await self._venue_days.update_one(
             {"_id": venue_day_id(venue.code, day)},
@@ -189,15 +188,14 @@ class CheckinRepo:
             ordered=False,
         )
 
-    async def _mark_visitor(self, user_id: int, day: str, scopes: list[str], expires: datetime) -> list[str]:
+    async def _mark_visitor(self, mark: dict[str, Any]) -> list[str]:
         """Add a person's scopes for the day; the ones that were new (counted once per day each).
 
         Most check-ins are a person's first of the day, so the mark is inserted straight away (one
         command). When the day's mark exists it is read, then written only if none of the new
         scopes appeared meanwhile, retrying when a concurrent check-in of the person got there first.
         """
-        key = f"{day}|{user_id}"
-        mark = {"_id": key, "scopes": scopes, "user_id": user_id, "expires_at": expires}
+        key, scopes = mark["_id"], mark["scopes"]
         if await self._insert_new(self._visitor_days, mark):
             return scopes
         while True:

@@ -7,8 +7,9 @@ by the live check-in path and by bulk loading, so both leave exactly the same co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import UpdateOne
 
@@ -21,6 +22,18 @@ def region_day_id(region: str, day: str) -> str:
 
 def venue_day_id(code: str, day: str) -> str:
     return f"{code}|{day}"
+
+
+def visitor_mark(user_id: int, day: str, scopes: list[str], tz: ZoneInfo) -> dict[str, Any]:
+    """A person's once-per-day visitor mark: the scopes (`venue:CODE` and regions) they were
+    counted in on `day`.
+
+    Only check-ins of that day read it, so it expires when the local day ends: the counters keep
+    the figures, and no record of where a person went outlives the day it served.
+    """
+    following = date.fromisoformat(day) + timedelta(days=1)
+    day_end = datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(UTC)
+    return {"_id": f"{day}|{user_id}", "scopes": scopes, "user_id": user_id, "expires_at": day_end}
 
 
 def parent_of(region: str) -> str | None:

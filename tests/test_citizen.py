@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -299,3 +300,14 @@ async def test_concurrent_check_ins_of_one_person_count_one_visitor(bot: BotHarn
         assert (day.checkins, day.visitors) == (1, 1)
     mark = await bot.repos.db["visitor_days"].find_one({"_id": f"2026-11-19|{CITIZEN}"})
     assert len(mark["scopes"]) == len(set(mark["scopes"])) == 3 + 4
+
+
+async def test_a_visitor_mark_expires_when_its_day_ends_and_the_visit_stays(bot: BotHarness) -> None:
+    """The once-per-day mark serves only its own day; the visit itself is kept for the retention period."""
+    venue = await make_venue(bot, "Quầy thuốc Hòa")
+    result = await bot.repos.checkins.check_in(venue, CITIZEN, bot.clock.now())
+    mark = await bot.repos.db["visitor_days"].find_one({"_id": f"2026-11-19|{CITIZEN}"})
+    assert mark is not None
+    assert mark["expires_at"] == datetime(2026, 11, 20, 0, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    visit = await bot.repos.db["visits"].find_one({"user_id": CITIZEN})
+    assert visit is not None and visit["expires_at"] == result.visit.checkin_at + timedelta(days=21)
