@@ -19,7 +19,6 @@ from storage.models import CapacityAlarm, NewVenue, Venue, VenueSettings
 Doc = dict[str, Any]
 
 VENUE_INDEXES = [
-    IndexModel([("regions", ASCENDING), ("active", ASCENDING), ("created_day", ASCENDING)]),
     IndexModel([("owner_id", ASCENDING)]),
     IndexModel([("staff_ids", ASCENDING)]),
     IndexModel([("regions", ASCENDING), ("last_checkin_day", ASCENDING)]),
