@@ -174,10 +174,12 @@ async def crash_run(uri: str, api: BotApiDouble, count: int, rate: float, cwd: s
     first.send_signal(signal.SIGKILL)
     await first.wait()
     second = await spawn(env, cwd)
-    await second.communicate()
+    out, _ = await second.communicate()
     elapsed = time.perf_counter() - started
     delivered = Counter(call.text for call in api.calls_of("sendMessage") if call.ok)
     states = await outbox_states(uri, db)
+    sent, recovered = out.decode().split()
+    print(f"crash run: the restarted sender sent {sent} and recovered {recovered} claims; outbox {states}")
     concurrency = DeliveryConfig.from_settings(
         Settings(_env_file=None, send_rate=rate, paid_broadcast=True)  # type: ignore[call-arg]
     ).concurrency

@@ -527,13 +527,21 @@ class Sender:
             await asyncio.wait_for(self._wake.wait(), min(seconds, self.config.poll_interval))
 
     async def _idle(self) -> bool:
-        """Nothing queued here, nothing on the wire, and nothing due in the outbox."""
+        """Nothing queued here, nothing on the wire, and nothing due in the outbox.
+
+        Only one-off drains ask this, and they run alone: a claim still held by another sender
+        is a dead one's. The server may even apply such a claim after this sender recovered the
+        others at its start (a killed sender's last bulk write is carried out anyway), so those
+        are taken back too before calling the outbox drained.
+        """
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
             return False
-        if self._ready:
+        if self._ready or await self._claim() > 0:
             return False
-        return await self._claim() == 0
+        recovered = await self._outbox.recover(self.owner, self._clock.now())
+        self.stats.recovered += recovered
+        return recovered == 0
 
     async def _wind_down(self, writer: asyncio.Task[None]) -> None:
         self._stopping = True

@@ -270,3 +270,27 @@ async def test_stopping_gives_untried_claims_back_to_the_outbox(
     assert status.by_state["sending"] == 0
     assert status.by_state["sent"] == sent
     assert status.by_state["pending"] == 40 - sent
+
+
+async def test_a_drain_takes_back_claims_a_dead_sender_left_after_the_drain_started(
+    repos: Repos, botapi: BotApiDouble, sender_bot: Bot, clock: ManualClock
+) -> None:
+    """A killed sender's last claim can reach the database after the new sender recovered the others."""
+    messages = [text_message(f"late:{i}", 7000 + i) for i in range(60)]
+    await repos.outbox.enqueue_many(messages, clock.now())
+    sender, _ = make_sender(repos, sender_bot, clock, rate=12.5)  # claims 50 at a time
+    run = asyncio.create_task(sender.run(until_idle=True))
+    await botapi.wait_for("sendMessage", count=1, timeout=10)
+    ghost = await repos.outbox.claim(
+        "sender-killed-earlier", clock.now(), limit=10, lease=timedelta(minutes=5)
+    )
+    assert len(ghost) == 10
+
+    await run
+
+    assert sorted(call.text or "" for call in botapi.calls_of("sendMessage")) == sorted(
+        m.text for m in messages
+    )
+    status = await repos.outbox.status(clock.now())
+    assert (status.by_state["sending"], status.by_state["sent"]) == (0, 60)
+    assert sender.stats.recovered == 10
