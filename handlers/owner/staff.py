@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -137,28 +138,36 @@ async def on_unstaff(query: CallbackQuery, context: BotContext, venue: Venue, ac
     await show_staff(query, context, updated)
 
 
-async def tell_removed(context: BotContext, venue: Venue, user_id: int) -> None:
-    """Let the removed person know, in their language, through the outbox.
+async def notify(
+    context: BotContext, chat_id: int, venue: Venue, *, key: str, kind: str, text: Callable[[Gettext], str]
+) -> None:
+    """Queue a notice about `venue` for `chat_id`, written in the recipient's language.
 
-    A removed person who blocked the bot or left Telegram is the delivery engine's concern:
-    the removal itself is already done.
+    Like every proactive message it goes through the outbox: a recipient who blocked the bot is
+    the delivery engine's concern, and what led to the notice is already done.
     """
     services = context.services
-    now = services.now()
-    lang = (await recipient_languages(services, [user_id]))[user_id]
-    _ = gettext_for(lang)
+    lang = (await recipient_languages(services, [chat_id]))[chat_id]
     await services.repos.outbox.enqueue(
         OutboundMessage(
-            # One removal, one notice; removed again after rejoining is a new removal.
-            key=f"staff-removed:{venue.code}:{user_id}:{now.isoformat()}",
-            kind="staff-removed",
-            chat_id=user_id,
-            text=_("You no longer have access to {venue}: its owner removed you from its staff.").format(
-                venue=venue.name
-            ),
-            meta={"venue": venue.code},
+            key=key, kind=kind, chat_id=chat_id, text=text(gettext_for(lang)), meta={"venue": venue.code}
         ),
-        now,
+        services.now(),
+    )
+
+
+async def tell_removed(context: BotContext, venue: Venue, user_id: int) -> None:
+    """Let the removed person know, in their language."""
+    await notify(
+        context,
+        user_id,
+        venue,
+        # One removal, one notice; removed again after rejoining is a new removal.
+        key=f"staff-removed:{venue.code}:{user_id}:{context.services.now().isoformat()}",
+        kind="staff-removed",
+        text=lambda _: _(
+            "You no longer have access to {venue}: its owner removed you from its staff."
+        ).format(venue=venue.name),
     )
 
 
@@ -224,22 +233,16 @@ async def join_as_staff(update: Update, context: BotContext) -> None:
 
 
 async def tell_owner(context: BotContext, venue: Venue, invite: StaffInvite, name: str) -> None:
-    """Let the owner know who used the link (through the outbox, like every proactive message)."""
-    owner = venue.owner_id
-    if owner is None:
+    """Let the owner know who used the link."""
+    if venue.owner_id is None:
         return
-    services = context.services
-    lang = (await recipient_languages(services, [owner]))[owner]
-    _ = gettext_for(lang)
-    await services.repos.outbox.enqueue(
-        OutboundMessage(
-            key=f"staff-joined:{invite.token}",
-            kind="staff-joined",
-            chat_id=owner,
-            text=_("{name} joined {venue} as staff. /myvenues → Staff lists and removes staff.").format(
-                name=name or "?", venue=venue.name
-            ),
-            meta={"venue": venue.code},
+    await notify(
+        context,
+        venue.owner_id,
+        venue,
+        key=f"staff-joined:{invite.token}",
+        kind="staff-joined",
+        text=lambda _: _("{name} joined {venue} as staff. /myvenues → Staff lists and removes staff.").format(
+            name=name or "?", venue=venue.name
         ),
-        services.now(),
     )

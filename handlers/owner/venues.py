@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -570,8 +570,13 @@ def capacity_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardMarkup
     return text, markup
 
 
-async def ask_capacity(update: Update, context: BotContext) -> str | int:
-    """The Capacity button: ask for a number (owner only)."""
+async def ask_typed_setting(
+    update: Update,
+    context: BotContext,
+    prompt: Callable[[Gettext, Venue], tuple[str, InlineKeyboardMarkup]],
+    state: str,
+) -> str | int:
+    """A settings button that asks the owner to type a value: remember the venue, show `prompt`."""
     pressed = await access.pressed_venue(update, context)
     query = update.callback_query
     if pressed is None or query is None or context.user_data is None:
@@ -579,24 +584,42 @@ async def ask_capacity(update: Update, context: BotContext) -> str | int:
     venue, _action = pressed
     context.user_data[EDIT_KEY] = venue.code
     await query.answer()
-    text, markup = capacity_prompt(context.gettext, venue)
+    text, markup = prompt(context.gettext, venue)
     await show(query, text, markup)
-    return EDIT_CAPACITY
+    return state
 
 
-async def got_capacity(update: Update, context: BotContext) -> str | int:
-    """A typed capacity: validate, re-check ownership, store, show the settings."""
+async def typed_for_venue(update: Update, context: BotContext) -> tuple[Message, Venue] | None:
+    """The message with a typed setting and its venue, if the sender may still manage it.
+
+    None ends the question: no message to read, or the venue is gone or no longer theirs (told so).
+    """
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or context.user_data is None:
-        return ConversationHandler.END
+        return None
     _ = context.gettext
     code = context.user_data.get(EDIT_KEY)
     venue = await context.repos.venues.get(code) if isinstance(code, str) else None
     if venue is None or not venue.can_manage(user.id):
         context.user_data.pop(EDIT_KEY, None)
         await message.reply_text(_("Only the venue's owner can change its settings and staff."))
+        return None
+    return message, venue
+
+
+async def ask_capacity(update: Update, context: BotContext) -> str | int:
+    """The Capacity button: ask for a number (owner only)."""
+    return await ask_typed_setting(update, context, capacity_prompt, EDIT_CAPACITY)
+
+
+async def got_capacity(update: Update, context: BotContext) -> str | int:
+    """A typed capacity: re-check ownership, validate, store, show the settings."""
+    typed = await typed_for_venue(update, context)
+    if typed is None or context.user_data is None:
         return ConversationHandler.END
+    message, venue = typed
+    _ = context.gettext
     try:
         capacity = parse_capacity(message.text or "")
     except InvalidInput as exc:
@@ -646,31 +669,16 @@ def auto_checkout_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardM
 
 async def ask_auto_checkout(update: Update, context: BotContext) -> str | int:
     """The "Other value" button of automatic check-out: ask for minutes (owner only)."""
-    pressed = await access.pressed_venue(update, context)
-    query = update.callback_query
-    if pressed is None or query is None or context.user_data is None:
-        return ConversationHandler.END
-    venue, _action = pressed
-    context.user_data[EDIT_KEY] = venue.code
-    await query.answer()
-    text, markup = auto_checkout_prompt(context.gettext, venue)
-    await show(query, text, markup)
-    return EDIT_AUTO_CHECKOUT
+    return await ask_typed_setting(update, context, auto_checkout_prompt, EDIT_AUTO_CHECKOUT)
 
 
 async def got_auto_checkout(update: Update, context: BotContext) -> str | int:
     """Typed minutes: re-check ownership, validate, store, show the settings."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None or context.user_data is None:
+    typed = await typed_for_venue(update, context)
+    if typed is None or context.user_data is None:
         return ConversationHandler.END
+    message, venue = typed
     _ = context.gettext
-    code = context.user_data.get(EDIT_KEY)
-    venue = await context.repos.venues.get(code) if isinstance(code, str) else None
-    if venue is None or not venue.can_manage(user.id):
-        context.user_data.pop(EDIT_KEY, None)
-        await message.reply_text(_("Only the venue's owner can change its settings and staff."))
-        return ConversationHandler.END
     try:
         minutes = parse_auto_checkout(message.text or "")
     except InvalidInput as exc:
