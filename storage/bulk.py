@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo import UpdateOne
+from pymongo.errors import AutoReconnect, BulkWriteError
 
 from storage.checkins import MAX_PARTY, RESCAN_WINDOW, VisitDraft, visit_doc, visitor_scopes
 from storage.counters import (
@@ -43,6 +45,10 @@ COUNTER_COLLECTIONS = ("region_days", "region_totals")
 DEFAULT_BATCH = 4_000
 DEFAULT_IN_FLIGHT = 2
 UPSERT_BATCH = 1_000
+INSERT_ATTEMPTS = 3
+DUPLICATE_KEY = 11000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,16 @@ class _OpenVisit:
 class _Writer:
     """Inserts with a bounded number of batches in flight; the first failure surfaces on the next call."""
 
-    def __init__(self, repos: Repos, in_flight: int, progress: Progress | None, result: BulkResult) -> None:
+    def __init__(
+        self,
+        repos: Repos,
+        in_flight: int,
+        progress: Progress | None,
+        result: BulkResult,
+        retry_delay: float = 1.0,
+    ) -> None:
         self._db = repos.db
+        self._retry_delay = retry_delay
         self._slots = asyncio.Semaphore(in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._progress = progress
@@ -138,8 +152,30 @@ class _Writer:
             self._count(collection, len(chunk))
 
     async def _insert(self, collection: str, docs: list[Doc]) -> None:
+        """Insert a batch; a lost or interrupted connection is retried with the same documents.
+
+        A busy server can be slow enough to answer the driver's heartbeat that the driver resets
+        its connections mid-batch. The documents keep the `_id`s of the first attempt, so what that
+        attempt stored comes back as duplicate keys on the retry, which are expected then.
+        """
         try:
-            await self._db[collection].insert_many(docs, ordered=False)
+            for attempt in range(1, INSERT_ATTEMPTS + 1):
+                try:
+                    await self._db[collection].insert_many(docs, ordered=False)
+                    break
+                except AutoReconnect as exc:
+                    if attempt == INSERT_ATTEMPTS:
+                        raise
+                    log.warning(
+                        "inserting %d %s failed (%s); retrying (attempt %d of %d)",
+                        len(docs), collection, exc, attempt + 1, INSERT_ATTEMPTS,
+                    )  # fmt: skip
+                    await asyncio.sleep(self._retry_delay * attempt)
+                except BulkWriteError as exc:
+                    errors = exc.details.get("writeErrors", [])
+                    if attempt == 1 or any(error.get("code") != DUPLICATE_KEY for error in errors):
+                        raise
+                    break
             self._count(collection, len(docs))
         finally:
             self._slots.release()
@@ -190,6 +226,7 @@ class BulkLoader:
         progress: Progress | None = None,
         defer_indexes: bool = False,
         now: datetime | None = None,
+        retry_delay: float = 1.0,
     ) -> None:
         self._repos = repos
         self._tz = tz
@@ -198,7 +235,7 @@ class BulkLoader:
         self._batch = batch_size
         self._defer_indexes = defer_indexes
         self.result = BulkResult()
-        self._writer = _Writer(repos, in_flight, progress, self.result)
+        self._writer = _Writer(repos, in_flight, progress, self.result, retry_delay)
         self._venues: dict[str, Venue] = {}
         self._venue_docs: list[Doc] = []
         self._last_day: dict[str, str | None] = {}

@@ -8,18 +8,21 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.demo import DEMO_USER_BASE, DemoData, DemoSpec, region_wards
+from bot.embedded import CONFIG_FILE, EmbeddedDatabase
 from bot.regions import load_catalogue
 from bot.settings import Settings
 from storage.bulk import BulkLoader, BulkVenue, BulkVisit, run_bulk_load
 from storage.checkins import VisitDraft
 from storage.database import Repos
 from storage.models import NewVenue, Venue
+from storage.probe import ping
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LAST_DAY = date(2026, 11, 18)
@@ -293,3 +296,35 @@ async def test_run_bulk_load_reports_what_it_wrote(bulk_repos: Repos) -> None:
     assert result.written["venues"] == 80 == await bulk_repos.venues.count()
     assert result.written["visits"] == await bulk_repos.db["visits"].count_documents({})
     assert result.total == sum(result.written.values())
+
+
+async def test_a_batch_cut_off_by_a_dropped_connection_is_inserted_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A busy server can make the driver reset its connections mid-load: the batch is retried."""
+    data_dir = tmp_path / "faulty"
+    data_dir.mkdir()
+    (data_dir / CONFIG_FILE).write_text("[server]\nenable_test_commands = true\n", encoding="utf-8")
+    demo, venues = small_demo(seed=11)
+    async with EmbeddedDatabase(data_dir, ping=ping) as server:
+        repos = Repos.open(server.uri, "faulty", tz=TZ, retention_days=21)
+        try:
+            # The server drops the connection of the next two inserts, whatever they carry.
+            await repos.client.admin.command(
+                {
+                    "configureFailPoint": "failCommand",
+                    "mode": {"times": 2},
+                    "data": {"failCommands": ["insert"], "closeConnection": True},
+                }
+            )
+            async with BulkLoader(repos, tz=TZ, retention_days=21, batch_size=50, retry_delay=0) as loader:
+                registered = loader.add_venues(venues)
+                await loader.add_visits(demo.visits(registered))
+                result = await loader.finish()
+            for collection in ("venues", "visits", "venue_days"):
+                stored = await repos.db[collection].count_documents({})
+                assert stored == result.written[collection] > 0, collection
+        finally:
+            await repos.close()
+    retries = [record for record in caplog.records if "retrying" in record.getMessage()]
+    assert len(retries) == 2
