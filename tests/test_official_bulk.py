@@ -159,15 +159,19 @@ async def test_bulk_load_leaves_exactly_what_the_live_path_leaves(
     assert result.continued >= 3, "the edge cases hold three re-scans that continue a visit"
     assert len(live_visits) == len(visits) - result.continued == result.written["visits"]
     assert bulk_visits == live_visits
-    live_marks = await documents(repos, "visitor_days")
-    days_marked = {doc["_id"].split("|")[0] for doc in live_marks.values()}
-    assert len(days_marked) == 5, "the live path marks visitors on each of the five days"
-    expired = {key for key, doc in live_marks.items() if doc["expires_at"] <= now}
-    assert {key.split("|")[0] for key in live_marks.keys() - expired} == {LAST_DAY.isoformat()}
+    # Marks still alive at `now`: the last day's, one per person who checked in that day.
+    alive = {f"{doc['day']}|{doc['user_id']}" for doc in live_visits if doc["day"] == LAST_DAY.isoformat()}
     for collection in COLLECTIONS:
         live_docs, bulk_docs = await documents(repos, collection), await documents(bulk_repos, collection)
         if collection == "visitor_days":
-            live_docs = {key: doc for key, doc in live_docs.items() if key not in expired}
+            # The marks' expiry lies in the real past for these fixed dates, so the server's TTL
+            # monitor may remove marks on either side at any moment: compare what the loader wrote
+            # by count, and the marks both sides still hold by content.
+            assert result.written.get("visitor_days", 0) == len(alive) > 0
+            assert all(doc["expires_at"] > now for doc in bulk_docs.values())
+            live_docs = {key: doc for key, doc in live_docs.items() if key in alive}
+            live_docs = {key: doc for key, doc in live_docs.items() if key in bulk_docs}
+            bulk_docs = {key: doc for key, doc in bulk_docs.items() if key in live_docs}
         assert bulk_docs.keys() == live_docs.keys(), collection
         different = [key for key in live_docs if live_docs[key] != bulk_docs[key]]
         assert not different, (collection, different[:3], [live_docs[k] for k in different[:1]])
