@@ -17,10 +17,8 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext, QuetmaApplication
 from bot.embedded import EmbeddedDatabase
-from bot.metrics import Metrics
 from bot.presence import check_capacity
 from bot.regions import load_catalogue
-from bot.scheduler import background
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.telegram_http import AiohttpRequest
@@ -169,26 +167,3 @@ def stop_event_on_signals() -> asyncio.Event:
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
-    """The bot with long polling until SIGINT/SIGTERM."""
-    assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
-    stop = stop_event_on_signals()
-    async with open_repos(settings) as repos:
-        services = await build_services(settings, repos, clock=clock)
-        app = build_application(services, settings.bot_token.get_secret_value())
-        await start_application(app)
-        try:
-            # The lease decides whether this instance also runs the jobs and the sender.
-            async with background(app, services, Metrics()):
-                await start_polling(app)
-                log.info(
-                    "QuetMa started: bot @%s, %s, mode polling",
-                    services.bot_username,
-                    describe_database(settings),
-                )
-                await stop.wait()
-                log.info("stopping")
-        finally:
-            await stop_application(app)

@@ -1,10 +1,11 @@
-"""The HTTP server (aiohttp): Telegram's updates, /healthz and /metrics, with PTB inside its lifecycle.
+"""The running bot as an aiohttp application: Telegram's updates, /healthz and /metrics, with
+PTB inside its lifecycle, in both modes.
 
 The database, the PTB application and the scheduler each start and stop in their own
-cleanup context, in that order, so they stop in the reverse order. PTB runs without an
-updater: this app receives the updates and hands them to PTB's update processor. With long
-polling (`quetma run` with QUETMA_HEALTH_PORT set) the same app serves only /healthz and /metrics
-while PTB's updater fetches the updates.
+cleanup context, in that order, so they stop in the reverse order. With the webhook, this app
+receives the updates and hands them to PTB's update processor. With long polling (`quetma
+run`) PTB's updater fetches them, the app has no webhook route, and it listens for /healthz and
+/metrics only when QUETMA_HEALTH_PORT is set.
 """
 
 from __future__ import annotations
@@ -104,11 +105,12 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
     assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
     services = await build_services(settings, repos, clock=app[CLOCK])
     services.checkin_hooks.append(app[METRICS].count_checkin)
-    if settings.webhook_secret is not None:
-        secret = settings.webhook_secret.get_secret_value()
-    else:
-        secret = await repos.meta.get_or_create("webhook_secret", lambda: secrets.token_urlsafe(32))
-    app[WEBHOOK_SECRET] = secret
+    if not app[POLLING]:
+        if settings.webhook_secret is not None:
+            secret = settings.webhook_secret.get_secret_value()
+        else:
+            secret = await repos.meta.get_or_create("webhook_secret", lambda: secrets.token_urlsafe(32))
+        app[WEBHOOK_SECRET] = secret
     ptb = build_application(services, settings.bot_token.get_secret_value())
     observe_updates(ptb, app[METRICS])
     await start_application(ptb)
@@ -118,7 +120,7 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
             await start_polling(ptb)
         elif settings.webhook_url:
             await ptb.bot.set_webhook(
-                url=settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+                url=settings.webhook_url, secret_token=app[WEBHOOK_SECRET], allowed_updates=ALLOWED_UPDATES
             )
         yield
     finally:
@@ -200,25 +202,26 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 async def serve(settings: Settings, *, polling: bool = False, clock: Clock | None = None) -> None:
-    """Serve until SIGINT/SIGTERM: the webhook on HOST:PORT, or, with long polling, /healthz and
-    /metrics on HOST:QUETMA_HEALTH_PORT."""
+    """Run the bot until SIGINT/SIGTERM: with the webhook on HOST:PORT, or with long polling and,
+    when QUETMA_HEALTH_PORT is set, /healthz and /metrics on HOST:QUETMA_HEALTH_PORT."""
     stop = stop_event_on_signals()
     port = settings.health_port if polling else settings.port
-    assert port is not None  # noqa: S101 - the CLI serves polling mode here only with a health port
     app = create_app(settings, clock=clock, polling=polling)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
+    await runner.setup()  # starts the database, PTB and the scheduler
     try:
-        site = web.TCPSite(runner, settings.host, port)
-        await site.start()
+        if port is None:
+            where = ""
+        else:
+            await web.TCPSite(runner, settings.host, port).start()
+            where = f"{', health and metrics' if polling else ''} on {settings.host}:{port}"
+            where += "" if polling else webhook_path(settings)
         log.info(
-            "QuetMa started: bot @%s, %s, mode %s on %s:%d%s",
+            "QuetMa started: bot @%s, %s, mode %s%s",
             app[TELEGRAM].services.bot_username,
             describe_database(settings),
-            "polling, health and metrics" if polling else "webhook",
-            settings.host,
-            port,
-            "" if polling else webhook_path(settings),
+            "polling" if polling else "webhook",
+            where,
         )
         await stop.wait()
         log.info("stopping")

@@ -13,18 +13,13 @@ BOTFATHER_HELP = (
 
 
 async def run(args: argparse.Namespace, env: CliEnv) -> int:
-    from bot.runtime import run_polling
+    from bot.web import serve
 
     if env.settings.bot_token is None:
         raise CliError(BOTFATHER_HELP)
     if args.webhook and not env.settings.webhook_url:
         raise CliError("WEBHOOK_URL: set the public https URL Telegram should call")
-    if args.webhook or env.settings.health_port is not None:
-        from bot.web import serve
-
-        await serve(env.settings, polling=not args.webhook, clock=env.clock)
-        return EXIT_OK
-    await run_polling(env.settings, clock=env.clock)
+    await serve(env.settings, polling=not args.webhook, clock=env.clock)
     return EXIT_OK
 
 
