@@ -608,6 +608,20 @@ async def typed_for_venue(update: Update, context: BotContext) -> tuple[Message,
     return message, venue
 
 
+async def typed_setting_saved(
+    message: Message, context: BotContext, updated: Venue, note: str | None = None
+) -> int:
+    """A typed setting is stored: end the question and show the settings, after `note` if any."""
+    if context.user_data is not None:
+        context.user_data.pop(EDIT_KEY, None)
+    _ = context.gettext
+    text = settings_text(_, updated, context.lang)
+    await message.reply_text(
+        f"{note}\n\n{text}" if note else text, reply_markup=settings_keyboard(_, updated)
+    )
+    return ConversationHandler.END
+
+
 async def ask_capacity(update: Update, context: BotContext) -> str | int:
     """The Capacity button: ask for a number (owner only)."""
     return await ask_typed_setting(update, context, capacity_prompt, EDIT_CAPACITY)
@@ -629,11 +643,7 @@ async def got_capacity(update: Update, context: BotContext) -> str | int:
         await message.reply_text(_("Please send a whole number of people, for example 40."))
         return EDIT_CAPACITY
     updated = await context.repos.venues.update_fields(venue.code, capacity=capacity)
-    context.user_data.pop(EDIT_KEY, None)
-    await message.reply_text(
-        settings_text(_, updated, context.lang), reply_markup=settings_keyboard(_, updated)
-    )
-    return ConversationHandler.END
+    return await typed_setting_saved(message, context, updated)
 
 
 def parse_auto_checkout(raw: str) -> int:
@@ -687,15 +697,9 @@ async def got_auto_checkout(update: Update, context: BotContext) -> str | int:
     updated = await context.repos.venues.update_settings(
         venue.code, replace(venue.settings, auto_checkout_minutes=minutes)
     )
-    context.user_data.pop(EDIT_KEY, None)
     log.info("venue %s: automatic check-out typed by the owner", venue.code)
-    await message.reply_text(
-        _("Visits now end by themselves after {minutes} minutes.").format(minutes=minutes)
-        + "\n\n"
-        + settings_text(_, updated, context.lang),
-        reply_markup=settings_keyboard(_, updated),
-    )
-    return ConversationHandler.END
+    done = _("Visits now end by themselves after {minutes} minutes.").format(minutes=minutes)
+    return await typed_setting_saved(message, context, updated, done)
 
 
 async def reask_auto_checkout(update: Update, context: BotContext) -> str:
