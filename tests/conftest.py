@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.embedded import EmbeddedDatabase
+from bot.embedded import CONFIG_FILE, EmbeddedDatabase
 from bot.settings import Settings
 from storage.database import Repos
 from storage.probe import ping
@@ -36,6 +36,10 @@ async def mongo_uri() -> AsyncIterator[str]:
         yield external
         return
     with tempfile.TemporaryDirectory(prefix="quetma-test-") as data_dir:
+        # The tests' clock stands on fixed dates that lie in the real past, while the server's TTL
+        # monitor deletes by real time: it would remove records mid-test (visitor marks expire at
+        # the end of their day) and make counts depend on when the sweep happens to run.
+        (Path(data_dir) / CONFIG_FILE).write_text("[storage]\nttl_sweep_seconds = 0\n", encoding="utf-8")
         server = EmbeddedDatabase(Path(data_dir), ping=ping)
         uri = await server.start()
         try:
