@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.delivery import DeliveryConfig  # noqa: E402
-from bot.embedded import EmbeddedDatabase  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.app.delivery import DeliveryConfig  # noqa: E402
+from bot.app.embedded import EmbeddedDatabase  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
 from storage.database import Repos  # noqa: E402
 from storage.outbox import OutboundMessage  # noqa: E402
 from storage.probe import ping  # noqa: E402
@@ -46,8 +46,8 @@ from tests.harness import TEST_TOKEN  # noqa: E402
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SENDER = """
 import asyncio
-from bot.delivery import drain_outbox
-from bot.settings import Settings
+from bot.app.delivery import drain_outbox
+from bot.app.settings import Settings
 
 stats = asyncio.run(drain_outbox(Settings.from_env()))
 print(stats.sent, stats.recovered)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.embedded import EmbeddedDatabase  # noqa: E402
+from bot.app.embedded import EmbeddedDatabase  # noqa: E402
 from bot.payload import PayloadKind, new_venue_code, sign_payload  # noqa: E402
 from bot.regions import load_catalogue  # noqa: E402
 from storage.database import Repos  # noqa: E402

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app.embedded import EmbeddedDatabase
 from bot.clock import local_day
 from bot.demo import DemoData, DemoSpec
-from bot.embedded import EmbeddedDatabase
 from bot.regions import load_catalogue
 from bot.reports import build_report
 from storage.bulk import run_bulk_load

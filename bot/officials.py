@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Gettext, gettext_for, pick_language
-from bot.payload import PayloadKind, new_token, normalize_code
+from bot.payload import new_token, normalize_code
 from bot.regions import Region, UnknownRegion
 from bot.reports import RegionReport, build_report, render_report
 from bot.services import Services
@@ -350,8 +350,8 @@ def inactive_csv(
 
 async def create_invite(
     services: Services, actor: Actor, region: Region, ttl: timedelta = DEFAULT_INVITE_TTL
-) -> tuple[OfficialInvite, str]:
-    """A one-time invite for a region and its deep link; recorded in the audit log."""
+) -> OfficialInvite:
+    """A one-time invite for a region; recorded in the audit log."""
     now = services.now()
     invite = await services.repos.officials.create_invite(
         new_token(), region=region.id, created_by=actor.user_id, now=now, expires_at=now + ttl
@@ -359,7 +359,7 @@ async def create_invite(
     await audit(
         services, actor, "invite", region=region.id, detail=f"expires {invite.expires_at:%Y-%m-%d %H:%M}Z"
     )
-    return invite, services.link(PayloadKind.OFFICIAL_INVITE, invite.token)
+    return invite
 
 
 async def join_with_invite(services: Services, token: str, actor: Actor) -> Official:

@@ -94,3 +94,36 @@ def verify_payload(secret: bytes, payload: str) -> Payload:
 def deep_link(bot_username: str, payload: str) -> str:
     """The t.me link that opens the bot with a payload."""
     return f"https://t.me/{bot_username}?start={payload}"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Signs and verifies deep-link payloads with the process's key."""
+
+    secret: bytes
+
+    def sign(self, kind: PayloadKind, body: str) -> str:
+        return sign_payload(self.secret, kind, body)
+
+    def verify(self, payload: str) -> Payload:
+        return verify_payload(self.secret, payload)
+
+    def checkin(self, venue_code: str) -> str:
+        """The signed payload printed on a venue's poster."""
+        return self.sign(PayloadKind.CHECKIN, venue_code)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Deep links to one bot: what front ends print, send and encode in QR codes."""
+
+    signer: Signer
+    bot_username: str
+
+    def checkin(self, venue_code: str) -> str:
+        """The deep link printed on a venue's poster."""
+        return deep_link(self.bot_username, self.signer.checkin(venue_code))
+
+    def to(self, kind: PayloadKind, body: str) -> str:
+        """A signed deep link of any kind (invites)."""
+        return deep_link(self.bot_username, self.signer.sign(kind, body))

@@ -1,22 +1,26 @@
-"""What handlers and jobs need, built once by the composition root."""
+"""Transitional: settings, repositories and clock for code not yet moved to a use case.
+
+Built once by the composition root (`bot.app.container`) and frozen. Use cases take narrow
+dependencies instead; this goes away when the last caller has moved.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.app.settings import Settings
 from bot.clock import Clock, local_day
-from bot.payload import PayloadKind, deep_link, sign_payload
+from bot.payload import Signer
 from bot.regions import RegionCatalogue
-from bot.settings import Settings
 from storage.database import Repos
 from storage.models import Venue, Visit
 
 CheckinHook = Callable[["Services", Venue, Visit], Awaitable[None]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     """Settings, repositories, clock and catalogues shared by the whole process."""
 
@@ -24,9 +28,12 @@ class Services:
     repos: Repos
     clock: Clock
     regions: RegionCatalogue
-    secret: bytes
-    bot_username: str
-    checkin_hooks: list[CheckinHook] = field(default_factory=list)
+    signer: Signer
+    checkin_hooks: tuple[CheckinHook, ...] = ()
+
+    @property
+    def secret(self) -> bytes:
+        return self.signer.secret
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -36,16 +43,7 @@ class Services:
         return local_day(self.clock.now(), self.settings.tz)
 
     def checkin_payload(self, venue_code: str) -> str:
-        return sign_payload(self.secret, PayloadKind.CHECKIN, venue_code)
-
-    def checkin_link(self, venue: Venue | str) -> str:
-        """The deep link printed on a venue's poster."""
-        code = venue.code if isinstance(venue, Venue) else venue
-        return deep_link(self.bot_username, self.checkin_payload(code))
-
-    def link(self, kind: PayloadKind, body: str) -> str:
-        """A signed deep link of any kind (invites)."""
-        return deep_link(self.bot_username, sign_payload(self.secret, kind, body))
+        return self.signer.checkin(venue_code)
 
     async def forget_user(self, user_id: int) -> int:
         """Delete a person's check-ins and profile (anonymous counters stay); the number of check-ins deleted."""

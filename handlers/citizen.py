@@ -9,7 +9,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import Gettext
 from bot.payload import BadPayload, PayloadKind, normalize_code, verify_payload
 from handlers import health

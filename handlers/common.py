@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import BotContext, QuetmaApplication
+from bot.app.context import BotContext, QuetmaApplication
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for, pick_language
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ async def set_commands(app: QuetmaApplication) -> None:
         await app.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if lang == "vi" else lang
         )
-    for admin_id in sorted(app.services.settings.admins):
+    for admin_id in sorted(app.container.settings.admins):
         try:
             await set_chat_menu(app.bot, admin_id, ADMIN_MENU)
         except TelegramError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import N_, Gettext
 from storage.models import HealthAnswers, Visit
 

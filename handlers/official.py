@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import officials
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import LANGUAGES, N_, Gettext, format_number
 from bot.officials import Access, Actor, BadInput, Refused, Window
 from bot.payload import BadPayload, PayloadKind, verify_payload
@@ -186,7 +186,8 @@ async def invite_command(update: Update, context: BotContext, access: Access) ->
             )
         )
     region = officials.resolve_region(services, access, " ".join(args))
-    invite, link = await officials.create_invite(services, actor_of(update), region, ttl)
+    invite = await officials.create_invite(services, actor_of(update), region, ttl)
+    link = context.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
     until = invite.expires_at.astimezone(services.settings.tz)
     await tell(
         update,

@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.embedded import CONFIG_FILE, EmbeddedDatabase
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.embedded import CONFIG_FILE, EmbeddedDatabase
-from bot.settings import Settings
 from storage.database import Repos
 from storage.probe import ping
 from tests.botapi import BotApiDouble
 from tests.harness import TEST_TOKEN, BotHarness
 
-# PTB's durations as timedelta, as in production (bot.cli.main sets the same).
+# PTB's durations as timedelta, as in production (bot.app.cli.main sets the same).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

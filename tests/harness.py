@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 
+from bot.app.container import Container, build_container
+from bot.app.context import QuetmaApplication
+from bot.app.runtime import build_application, start_application, stop_application
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.context import QuetmaApplication
-from bot.runtime import build_application, build_services, start_application, stop_application
-from bot.services import Services
-from bot.settings import Settings
+from bot.payload import Links
+from bot.services import CheckinHook, Services
 from storage.database import Repos
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -24,20 +27,35 @@ class BotHarness:
     """The real PTB application over a real database, talking to the Bot API double."""
 
     app: QuetmaApplication
-    services: Services
+    container: Container
     api: BotApiDouble
     clock: ManualClock
     repos: Repos
 
     @classmethod
     async def start(
-        cls, settings: Settings, repos: Repos, api: BotApiDouble, clock: ManualClock
+        cls,
+        settings: Settings,
+        repos: Repos,
+        api: BotApiDouble,
+        clock: ManualClock,
+        *,
+        checkin_effects: Sequence[CheckinHook] = (),
     ) -> BotHarness:
-        services = await build_services(settings, repos, clock=clock)
+        container = await build_container(settings, repos, clock=clock, checkin_effects=checkin_effects)
         assert settings.bot_token is not None
-        app = build_application(services, settings.bot_token.get_secret_value())
+        app = build_application(container, settings.bot_token.get_secret_value())
         await start_application(app)
-        return cls(app=app, services=services, api=api, clock=clock, repos=repos)
+        return cls(app=app, container=container, api=api, clock=clock, repos=repos)
+
+    @property
+    def services(self) -> Services:
+        """Transitional: for tests of code not yet moved to a use case."""
+        return self.container.services
+
+    @property
+    def links(self) -> Links:
+        return Links(self.container.signer, self.app.bot.username)
 
     async def stop(self) -> None:
         await stop_application(self.app)
@@ -59,7 +77,7 @@ class BotHarness:
         return self.api.calls[before:]
 
     def link_payload(self, code: str) -> str:
-        return self.services.checkin_payload(code)
+        return self.container.signer.checkin(code)
 
 
 def texts(calls: list[ApiCall]) -> list[str]:

@@ -8,9 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.settings import Settings
+from bot.clock import ManualClock
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
+from storage.database import Repos
 from storage.models import Venue
+from tests.botapi import BotApiDouble
 from tests.harness import BotHarness, button_data, buttons, texts
 
 CITIZEN = 5001
@@ -250,14 +254,18 @@ async def test_stray_input_gets_a_friendly_reply_and_writes_nothing(bot: BotHarn
     assert await visit_count(bot) == 0
 
 
-async def test_a_failing_handler_apologises_without_a_traceback(bot: BotHarness) -> None:
-    venue = await make_venue(bot)
-
+async def test_a_failing_handler_apologises_without_a_traceback(
+    settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
+) -> None:
     async def broken(*_: object) -> None:
         raise RuntimeError("simulated failure")
 
-    bot.services.checkin_hooks.append(broken)
-    said = texts(await scan(bot, CITIZEN, venue))
+    bot = await BotHarness.start(settings, repos, botapi, clock, checkin_effects=[broken])
+    try:
+        venue = await make_venue(bot)
+        said = texts(await scan(bot, CITIZEN, venue))
+    finally:
+        await bot.stop()
     assert any("thử lại" in t for t in said)
     assert not any("Traceback" in t or "simulated" in t for t in said)
 

@@ -16,7 +16,7 @@ import zxingcpp
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from bot.payload import PayloadKind, sign_payload
 from storage.database import Repos
 from tests import factories

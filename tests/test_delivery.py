@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.app.delivery import DeliveryConfig, Pacer, Sender, build_sender_bot
+from bot.app.metrics import Metrics
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.delivery import DeliveryConfig, Pacer, Sender, build_sender_bot
-from bot.metrics import Metrics
-from bot.settings import Settings
 from storage.database import Repos
 from storage.outbox import OutboundMessage
 from tests.botapi import ApiCall, BotApiDouble

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.container import build_container
+from bot.app.delivery import DeliveryConfig, Sender, build_sender_bot
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.delivery import DeliveryConfig, Sender, build_sender_bot
-from bot.runtime import build_services
-from bot.settings import Settings
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
 from storage.models import VenueSettings
@@ -60,7 +60,7 @@ async def test_outbox_status_counts_states_reasons_and_unreachable_recipients(
 async def test_jobs_run_queues_owner_summaries_through_the_outbox(
     cli_env: str, settings: Settings, repos: Repos, clock: ManualClock
 ) -> None:
-    services = await build_services(settings, repos, clock=clock)
+    services = (await build_container(settings, repos, clock=clock)).services
     hanoi = services.regions.match_province("Hà Nội")
     venue = await register_venue(
         services,

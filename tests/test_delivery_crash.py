@@ -22,8 +22,8 @@ MESSAGES = 300
 # The sender process: everything due in the outbox, then exit.
 SENDER = """
 import asyncio, sys
-from bot.delivery import DeliveryConfig, drain_outbox
-from bot.settings import Settings
+from bot.app.delivery import DeliveryConfig, drain_outbox
+from bot.app.settings import Settings
 
 settings = Settings.from_env()
 config = DeliveryConfig.from_settings(settings, concurrency=int(sys.argv[1]), poll_interval=0.05)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord
+from bot.app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord
 from storage.probe import ping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ USER_PROCESS = """
 import asyncio, json, sys
 from pathlib import Path
 
-from bot.embedded import EmbeddedDatabase
+from bot.app.embedded import EmbeddedDatabase
 from storage.probe import ping
 
 

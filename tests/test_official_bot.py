@@ -11,11 +11,12 @@ import pytest
 from telegram import BotCommandScopeChat, BotCommandScopeDefault
 
 from bot import officials
+from bot.app.delivery import drain_outbox
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.delivery import drain_outbox
 from bot.officials import queue_official_reports
+from bot.payload import PayloadKind
 from bot.regions import fold
-from bot.settings import Settings
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
 from storage.models import HealthAnswers, Venue
@@ -56,7 +57,8 @@ async def scan(bot: BotHarness, user: int, venue: Venue, **kwargs: object) -> li
 
 async def invite_payload(bot: BotHarness, region: str, ttl: timedelta = timedelta(hours=72)) -> str:
     found = bot.services.regions.resolve(region)
-    _, link = await officials.create_invite(bot.services, officials.CLI_ACTOR, found, ttl)
+    invite = await officials.create_invite(bot.services, officials.CLI_ACTOR, found, ttl)
+    link = bot.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
     assert link.startswith("https://t.me/quetma_test_bot?start=o-")
     return link.split("start=", 1)[1]
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.embedded import CONFIG_FILE, EmbeddedDatabase
+from bot.app.settings import Settings
 from bot.demo import DEMO_USER_BASE, DemoData, DemoSpec, region_wards
-from bot.embedded import CONFIG_FILE, EmbeddedDatabase
 from bot.regions import load_catalogue
-from bot.settings import Settings
 from storage.bulk import BulkLoader, BulkVenue, BulkVisit, run_bulk_load
 from storage.checkins import VisitDraft
 from storage.database import Repos

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.delivery import drain_outbox
 from bot.clock import ManualClock
-from bot.delivery import drain_outbox
 from bot.officials import queue_official_reports
 from bot.reports import JSON_KEYS
 from bot.venues import register_venue, venue_request

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app.persistence import MongoPersistence
 from bot.clock import ManualClock
 from storage.database import Repos
-from storage.persistence import MongoPersistence
 
 
 def persistence(repos: Repos, clock: ManualClock) -> MongoPersistence:

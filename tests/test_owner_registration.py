@@ -9,8 +9,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.settings import Settings
 from storage.database import Repos
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -93,13 +93,13 @@ async def test_newvenue_asks_six_questions_then_sends_the_poster(bot: BotHarness
     assert venue.owner_id == OWNER and venue.staff_ids == () and venue.active
     assert venue.regions == ward.path
     said = texts(calls)
-    assert any(venue.code in t and bot.services.checkin_link(venue) in t for t in said)
+    assert any(venue.code in t and bot.links.checkin(venue.code) in t for t in said)
 
     photo = next(c for c in calls if c.method == "sendPhoto")
     with Image.open(io.BytesIO(uploaded(photo, "photo"))) as image:
         assert image.format == "PNG" and image.width == 1240
         decoded = [result.text for result in zxingcpp.read_barcodes(image)]
-    assert decoded == [bot.services.checkin_link(venue)], "the poster's QR opens this venue's check-in"
+    assert decoded == [bot.links.checkin(venue.code)], "the poster's QR opens this venue's check-in"
     document = next(c for c in calls if c.method == "sendDocument")
     assert uploaded(document, "document").startswith(b"%PDF")
     assert venue.code in str(document.params.get("caption", "")) or venue.code in str(document.files)

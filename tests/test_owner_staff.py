@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.delivery import drain_outbox
+from bot.app.delivery import drain_outbox
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.errors import NotFound

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.settings import Settings
 from bot.venues import InvalidInput, register_venue, venue_request
 from handlers.owner.access import parse_venue_data, venue_data
 from handlers.owner.venues import parse_auto_checkout

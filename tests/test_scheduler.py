@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.delivery import DeliveryConfig, build_sender_bot
-from bot.metrics import Metrics
-from bot.runtime import build_services
-from bot.scheduler import (
+from bot.app.container import build_container
+from bot.app.delivery import DeliveryConfig, build_sender_bot
+from bot.app.metrics import Metrics
+from bot.app.scheduler import (
     AUTO_CHECKOUT,
     INACTIVE,
     LEASE_NAME,
@@ -20,8 +19,9 @@ from bot.scheduler import (
     JobRunner,
     Scheduler,
 )
+from bot.app.settings import Settings
+from bot.clock import ManualClock
 from bot.services import Services
-from bot.settings import Settings
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
 from storage.models import Venue, VenueSettings
@@ -34,7 +34,7 @@ OWNER = 7100
 
 @pytest.fixture
 async def services(settings: Settings, repos: Repos, clock: ManualClock) -> Services:
-    return await build_services(settings, repos, clock=clock)
+    return (await build_container(settings, repos, clock=clock)).services
 
 
 async def make_venue(services: Services, *, owner: int = OWNER, summary_hour: int = 21) -> Venue:

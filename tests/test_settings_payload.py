@@ -6,6 +6,7 @@ from datetime import time
 
 import pytest
 
+from bot.app.settings import ConfigError, Settings
 from bot.payload import (
     PAYLOAD_MAX,
     PAYLOAD_SHAPE,
@@ -17,7 +18,6 @@ from bot.payload import (
     sign_payload,
     verify_payload,
 )
-from bot.settings import ConfigError, Settings
 
 SECRET = b"k" * 32
 

@@ -13,11 +13,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from bot.app.embedded import RECORD_FILE, EmbeddedDatabase, ServerRecord
+from bot.app.metrics import Metrics
+from bot.app.settings import Settings
+from bot.app.web import SECRET_HEADER, create_app
 from bot.clock import ManualClock
-from bot.embedded import RECORD_FILE, EmbeddedDatabase, ServerRecord
-from bot.metrics import Metrics
-from bot.settings import Settings
-from bot.web import SECRET_HEADER, create_app
 from storage.database import Repos
 from storage.probe import ping
 from tests import factories

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.payload import CODE_SHAPE
 from storage.models import Venue
 

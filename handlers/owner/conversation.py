@@ -9,11 +9,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext
+from bot.app.context import BotContext
+from bot.app.persistence import SharedConversationHandler
 from handlers.owner import registration as steps
 from handlers.owner import venues
 from handlers.owner.access import AUTO_ASK, CAPACITY, PREFIX
-from storage.persistence import SharedConversationHandler
 
 NAME = "owner"
 

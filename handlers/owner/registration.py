@@ -13,7 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import N_, Gettext
 from bot.regions import Region, RegionCatalogue, UnknownRegion
 from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, register_venue, venue_request
@@ -425,7 +425,7 @@ async def finish(update: Update, context: BotContext, capacity: int | None) -> s
             [
                 _("✅ {venue} is registered.").format(venue=venue.name),
                 _("Venue code: {code}").format(code=venue.code),
-                _("Check-in link: {link}").format(link=services.checkin_link(venue)),
+                _("Check-in link: {link}").format(link=context.links.checkin(venue.code)),
                 "",
                 _(
                     "Print the A4 poster below and put it at the entrance, at eye level. "

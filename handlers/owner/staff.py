@@ -8,7 +8,7 @@ from collections.abc import Callable
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import Gettext, gettext_for
 from bot.payload import BadPayload, PayloadKind, new_token, verify_payload
 from bot.presence import recipient_languages
@@ -106,7 +106,7 @@ async def on_invite(query: CallbackQuery, context: BotContext, venue: Venue, act
         venue.code, query.from_user.id, token=new_token(), now=services.now()
     )
     await query.answer()
-    link = services.link(PayloadKind.STAFF_INVITE, invite.token)
+    link = context.links.to(PayloadKind.STAFF_INVITE, invite.token)
     await context.bot.send_message(query.from_user.id, invite_text(_, context, venue, invite, link))
     await show_staff(query, context, venue)
 

@@ -12,7 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.context import BotContext
+from bot.app.context import BotContext
 from bot.i18n import N_, Gettext, format_number
 from bot.poster import PosterCard, render_poster, render_poster_preview_png
 from bot.presence import render_today, venue_today
@@ -201,13 +201,13 @@ async def today_command(update: Update, context: BotContext) -> None:
     await context.bot.send_message(chat_id, "\n\n".join(chunk))
 
 
-def poster_card(services: Services, venue: Venue) -> PosterCard:
+def poster_card(context: BotContext, venue: Venue) -> PosterCard:
     return PosterCard(
         name=venue.name,
         address=venue.address,
         code=venue.code,
-        link=services.checkin_link(venue),
-        region=region_label(services, venue),
+        link=context.links.checkin(venue.code),
+        region=region_label(context.services, venue),
     )
 
 
@@ -219,7 +219,7 @@ def render_poster_files(card: PosterCard) -> tuple[bytes, bytes]:
 async def send_poster(context: BotContext, chat_id: int, venue: Venue) -> None:
     """The poster as a photo to look at and as a print-ready A4 PDF."""
     _ = context.gettext
-    preview, pdf = await asyncio.to_thread(render_poster_files, poster_card(context.services, venue))
+    preview, pdf = await asyncio.to_thread(render_poster_files, poster_card(context, venue))
     await context.bot.send_photo(
         chat_id,
         photo=preview,

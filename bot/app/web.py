@@ -23,13 +23,12 @@ import pymongo
 from aiohttp import web
 from telegram import Update
 
-from bot.clock import Clock, SystemClock
-from bot.context import QuetmaApplication
-from bot.metrics import Metrics
-from bot.runtime import (
+from bot.app.container import build_container
+from bot.app.context import QuetmaApplication
+from bot.app.metrics import Metrics
+from bot.app.runtime import (
     ALLOWED_UPDATES,
     build_application,
-    build_services,
     describe_database,
     observe_updates,
     open_repos,
@@ -38,8 +37,9 @@ from bot.runtime import (
     stop_application,
     stop_event_on_signals,
 )
-from bot.scheduler import Scheduler, background
-from bot.settings import Settings
+from bot.app.scheduler import Scheduler, background
+from bot.app.settings import Settings
+from bot.clock import Clock, SystemClock
 from storage.database import Repos
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,16 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
 async def telegram_context(app: web.Application) -> AsyncIterator[None]:
     settings, repos = app[SETTINGS], app[REPOS]
     assert settings.bot_token is not None  # noqa: S101 - checked by the CLI
-    services = await build_services(settings, repos, clock=app[CLOCK])
-    services.checkin_hooks.append(app[METRICS].count_checkin)
+    container = await build_container(
+        settings, repos, clock=app[CLOCK], checkin_effects=[app[METRICS].count_checkin]
+    )
     if not app[POLLING]:
         if settings.webhook_secret is not None:
             secret = settings.webhook_secret.get_secret_value()
         else:
             secret = await repos.meta.get_or_create("webhook_secret", lambda: secrets.token_urlsafe(32))
         app[WEBHOOK_SECRET] = secret
-    ptb = build_application(services, settings.bot_token.get_secret_value())
+    ptb = build_application(container, settings.bot_token.get_secret_value())
     observe_updates(ptb, app[METRICS])
     await start_application(ptb)
     app[TELEGRAM] = ptb
@@ -129,7 +130,7 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
 
 async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     ptb = app[TELEGRAM]
-    async with background(ptb, ptb.services, app[METRICS]) as scheduler:
+    async with background(ptb, ptb.container.services, app[METRICS]) as scheduler:
         app[SCHEDULER] = scheduler
         yield
 
@@ -218,7 +219,7 @@ async def serve(settings: Settings, *, polling: bool = False, clock: Clock | Non
             where += "" if polling else webhook_path(settings)
         log.info(
             "QuetMa started: bot @%s, %s, mode %s%s",
-            app[TELEGRAM].services.bot_username,
+            app[TELEGRAM].bot.username,
             describe_database(settings),
             "polling" if polling else "webhook",
             where,

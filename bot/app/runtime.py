@@ -1,10 +1,9 @@
-"""Runtime wiring: database (embedded or external), services, the PTB application, long polling."""
+"""Runtime wiring: database (embedded or external), the PTB application, long polling."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -14,18 +13,15 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
-from bot.clock import Clock, SystemClock
-from bot.context import BotContext, QuetmaApplication
-from bot.embedded import EmbeddedDatabase
-from bot.presence import check_capacity
-from bot.regions import load_catalogue
-from bot.services import Services
-from bot.settings import ConfigError, Settings
-from bot.telegram_http import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor, UpdateObserver
+from bot.app.container import Container
+from bot.app.context import BotContext, QuetmaApplication
+from bot.app.embedded import EmbeddedDatabase
+from bot.app.persistence import MongoPersistence
+from bot.app.settings import ConfigError, Settings
+from bot.app.telegram_http import AiohttpRequest
+from bot.app.updates import PerChatUpdateProcessor, UpdateObserver
 from handlers import citizen, common, official, owner
 from storage.database import Repos
-from storage.persistence import MongoPersistence
 from storage.probe import ping
 
 log = logging.getLogger(__name__)
@@ -65,23 +61,6 @@ def describe_database(settings: Settings) -> str:
     return f"external MongoDB, database {settings.db_name}"
 
 
-async def build_services(settings: Settings, repos: Repos, *, clock: Clock | None = None) -> Services:
-    """Services with the signing key: from QUETMA_SECRET, else generated once and kept in the database."""
-    if settings.secret is not None:
-        secret = settings.secret.get_secret_value()
-    else:
-        secret = await repos.meta.get_or_create("signing_secret", lambda: secrets.token_urlsafe(32))
-    return Services(
-        settings=settings,
-        repos=repos,
-        clock=clock or SystemClock(),
-        regions=load_catalogue(),
-        secret=secret.encode(),
-        bot_username=settings.bot_username or "",
-        checkin_hooks=[check_capacity],
-    )
-
-
 async def resolve_username(settings: Settings) -> str:
     """The bot's username for deep links: QUETMA_BOT_USERNAME, else getMe with BOT_TOKEN."""
     if settings.bot_username:
@@ -101,19 +80,21 @@ async def resolve_username(settings: Settings) -> str:
         ) from None
 
 
-def build_application(services: Services, token: str) -> QuetmaApplication:
+def build_application(container: Container, token: str) -> QuetmaApplication:
     """The PTB application with every handler; no updater (polling adds its own)."""
-    api = services.settings.telegram_api_url
+    api = container.settings.telegram_api_url
     app = (
         Application.builder()
-        .application_class(QuetmaApplication, kwargs={"services": services})
+        .application_class(QuetmaApplication, kwargs={"container": container})
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         # Conversations and user data live in MongoDB: a restart or another instance continues them.
         .persistence(
-            MongoPersistence(services.repos.persistence, now=services.now, transient_user_keys=["lang"])
+            MongoPersistence(
+                container.repos.persistence, now=container.clock.now, transient_user_keys=["lang"]
+            )
         )
         # Replies are not throttled globally; proactive messages are paced by the delivery engine.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
@@ -133,7 +114,6 @@ def build_application(services: Services, token: str) -> QuetmaApplication:
 async def start_application(app: QuetmaApplication) -> None:
     """Initialize, learn the bot's username, register commands, start processing."""
     await app.initialize()
-    app.services.bot_username = app.bot.username
     await common.set_commands(app)
     await app.start()
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.cli import EXIT_OK, CliEnv, CliError, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app, cli_services
 from bot.payload import normalize_code
 from bot.poster import PosterCard, poster_format_for, render_poster, render_qr_svg
 from bot.regions import Region, RegionCatalogue, UnknownRegion
@@ -24,7 +24,8 @@ def region_from_args(regions: RegionCatalogue, province: str, ward: str | None) 
 
 
 async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
-    async with cli_services(env, need_username=True) as services:
+    async with cli_app(env, need_username=True) as cli:
+        services = cli.container.services
         region = region_from_args(services.regions, args.province, args.ward)
         try:
             request = venue_request(
@@ -38,7 +39,7 @@ async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
         except InvalidInput as exc:
             raise CliError(f"{exc}") from None
         venue = await register_venue(services, request)
-        env.out(f"{venue.code} {services.checkin_link(venue)}")
+        env.out(f"{venue.code} {cli.links.checkin(venue.code)}")
     return EXIT_OK
 
 
@@ -61,11 +62,12 @@ async def poster(args: argparse.Namespace, env: CliEnv) -> int:
         fmt = poster_format_for(args.output)
     except ValueError:
         raise CliError("the output file must end in .png, .pdf or .svg") from None
-    async with cli_services(env, need_username=True) as services:
+    async with cli_app(env, need_username=True) as cli:
+        services = cli.container.services
         venue = await services.repos.venues.get(code)
         if venue is None:
             raise CliError(f"no venue with code {code}")
-        link = services.checkin_link(venue)
+        link = cli.links.checkin(venue.code)
         if fmt == "svg":
             data = render_qr_svg(link)
         else:

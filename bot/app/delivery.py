@@ -44,10 +44,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.app.metrics import Metrics
+from bot.app.settings import Settings
+from bot.app.telegram_http import AiohttpRequest
 from bot.clock import Clock, SystemClock
-from bot.metrics import Metrics
-from bot.settings import Settings
-from bot.telegram_http import AiohttpRequest
 from storage.outbox import DROPPED, FAILED, PENDING, SENT, OutboxRepo, QueuedMessage, Settlement
 from storage.users import UserRepo
 
@@ -714,7 +714,7 @@ async def drain_outbox(
     For one-off runs where no bot instance is sending (the crash test, the benchmark);
     a running bot only sends while it holds the lease.
     """
-    from bot.runtime import open_repos
+    from bot.app.runtime import open_repos
 
     config = config or DeliveryConfig.from_settings(settings)
     bot = build_sender_bot(settings, connections=config.concurrency)

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 from bot import officials
-from bot.cli import EXIT_OK, CliEnv, CliError, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app, cli_services
 from bot.demo import DemoData, DemoSpec
+from bot.payload import PayloadKind
 from bot.regions import Region, UnknownRegion
 from bot.services import Services
 from storage.bulk import run_bulk_load
@@ -31,9 +32,11 @@ async def official_invite(args: argparse.Namespace, env: CliEnv) -> int:
         ttl = officials.parse_duration(args.expires)
     except ValueError as exc:
         raise CliError(f"--expires: {exc}") from None
-    async with cli_services(env, need_username=True) as services:
+    async with cli_app(env, need_username=True) as cli:
+        services = cli.container.services
         region = resolve(services, args.region)
-        invite, link = await officials.create_invite(services, officials.CLI_ACTOR, region, ttl)
+        invite = await officials.create_invite(services, officials.CLI_ACTOR, region, ttl)
+        link = cli.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
         until = invite.expires_at.astimezone(env.settings.tz)
         env.out(link)
         print(

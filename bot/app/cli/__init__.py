@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bot.app.container import Container, build_container
+from bot.app.runtime import open_repos, resolve_username
+from bot.app.settings import ConfigError, Settings
 from bot.clock import Clock, SystemClock
-from bot.runtime import build_services, open_repos, resolve_username
+from bot.payload import Links
 from bot.services import Services
-from bot.settings import ConfigError, Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -39,14 +41,29 @@ Handler = Callable[[argparse.Namespace, CliEnv], Coroutine[Any, Any, int]]
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
+@dataclass(frozen=True)
+class CliApp:
+    """The container for one command, and deep links when the command prints them."""
+
+    container: Container
+    links: Links
+
+
 @asynccontextmanager
-async def cli_services(env: CliEnv, *, need_username: bool = False) -> AsyncIterator[Services]:
-    """Open the database and services for one command; learn the bot username when links are printed."""
+async def cli_app(env: CliEnv, *, need_username: bool = False) -> AsyncIterator[CliApp]:
+    """Open the database and build the container for one command; learn the bot's username when
+    the command prints links."""
     username = await resolve_username(env.settings) if need_username else env.settings.bot_username or ""
     async with open_repos(env.settings) as repos:
-        services = await build_services(env.settings, repos, clock=env.clock)
-        services.bot_username = username
-        yield services
+        container = await build_container(env.settings, repos, clock=env.clock)
+        yield CliApp(container=container, links=Links(container.signer, username))
+
+
+@asynccontextmanager
+async def cli_services(env: CliEnv) -> AsyncIterator[Services]:
+    """Transitional: the services for commands not yet moved to a use case."""
+    async with cli_app(env) as app:
+        yield app.container.services
 
 
 def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:
@@ -58,7 +75,7 @@ def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:
 
 
 def registrars() -> list[Registrar]:
-    from bot.cli import delivery, officials, reports, service, venues
+    from bot.app.cli import delivery, officials, reports, service, venues
 
     return [service.register, venues.register, reports.register, officials.register, delivery.register]
 

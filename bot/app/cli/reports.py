@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import date, timedelta
 
-from bot.cli import EXIT_OK, CliEnv, CliError, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_services
 from bot.clock import local_day
 from bot.i18n import gettext_for
 from bot.regions import UnknownRegion

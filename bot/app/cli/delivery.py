@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from bot.cli import EXIT_OK, CliEnv, CliError, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_services
+from bot.app.scheduler import INACTIVE, JOB_NAMES, LEASE_NAME, OWNER_SUMMARIES, JobRunner, instance_name
 from bot.i18n import format_number
-from bot.scheduler import INACTIVE, JOB_NAMES, LEASE_NAME, OWNER_SUMMARIES, JobRunner, instance_name
 
 
 def parse_day(raw: str) -> date:

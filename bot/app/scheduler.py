@@ -30,10 +30,10 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.app.context import BotContext
+from bot.app.delivery import DeliveryConfig, Sender, build_sender_bot
+from bot.app.metrics import Metrics
 from bot.clock import local_day
-from bot.context import BotContext
-from bot.delivery import DeliveryConfig, Sender, build_sender_bot
-from bot.metrics import Metrics
 from bot.reports import venues_total_at
 from bot.services import Services
 from storage.counters import INACTIVE_WINDOW_DAYS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import EXIT_BAD_INPUT, EXIT_OK, CliEnv, CliError
+from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, CliEnv, CliError
 
 BOTFATHER_HELP = (
     "BOT_TOKEN is not set. Talk to @BotFather in Telegram, send /newbot, and put the token it gives you "
@@ -13,7 +13,7 @@ BOTFATHER_HELP = (
 
 
 async def run(args: argparse.Namespace, env: CliEnv) -> int:
-    from bot.web import serve
+    from bot.app.web import serve
 
     if env.settings.bot_token is None:
         raise CliError(BOTFATHER_HELP)

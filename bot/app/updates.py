@@ -63,7 +63,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 class UpdateObserver(Protocol):
-    """What the processor reports to (`bot.metrics.Metrics`)."""
+    """What the processor reports to (`bot.app.metrics.Metrics`)."""
 
     def update_started(self, update: object) -> None:
         """An update's handling begins."""
