@@ -27,7 +27,8 @@ from telegram.ext import (
 )
 
 from bot.app.context import BotContext, QuetmaApplication
-from bot.i18n import LANGUAGES, N_, Gettext, gettext_for, pick_language
+from bot.clock import local_day
+from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +84,20 @@ async def remember_user(update: Update, context: BotContext) -> None:
     if user is None or context.user_data is None:
         return
     data = context.user_data
-    if "lang" in data:
+    # Once per process and local day: the language is cached, the profile's expiry pushed forward.
+    today = local_day(context.clock.now(), context.tz).isoformat()
+    if "lang" in data and data.get("seen") == today:
         return
-    services = context.services
-    profile, first = await services.repos.users.touch(
-        user.id, display_name=user.full_name, telegram_language=user.language_code, now=services.now()
+    greeting = await context.profiles.greet(
+        user.id, display_name=user.full_name, telegram_language=user.language_code
     )
-    lang = pick_language(profile.language, user.language_code)
-    data["lang"] = lang
+    data["lang"] = greeting.language
+    data["seen"] = today
     chat = update.effective_chat
-    if first and chat is not None and chat.type == ChatType.PRIVATE:
-        _ = gettext_for(lang)
+    if greeting.first_contact and chat is not None and chat.type == ChatType.PRIVATE:
+        _ = gettext_for(greeting.language)
         await context.bot.send_message(
-            chat.id, _(PRIVACY_NOTICE).format(days=services.settings.retention_days)
+            chat.id, _(PRIVACY_NOTICE).format(days=context.settings.retention_days)
         )
 
 
@@ -126,7 +128,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     if lang not in LANGUAGES:
         await query.answer()
         return
-    await context.repos.users.set_language(update.effective_user.id, lang)
+    await context.profiles.set_language(update.effective_user.id, lang)
     if context.user_data is not None:
         context.user_data["lang"] = lang
     _ = gettext_for(lang)

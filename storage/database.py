@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,7 @@ class Repos:
             leases=LeaseRepo(db),
             updates=UpdateRepo(db),
             staff_invites=StaffInviteRepo(db),
-            persistence=PersistenceStore(db),
+            persistence=PersistenceStore(db, retention=timedelta(days=retention_days)),
             officials=OfficialRepo(db),
             subscriptions=SubscriptionRepo(db),
             audit=AuditRepo(db),

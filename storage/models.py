@@ -132,6 +132,7 @@ class UserProfile:
     phone: str | None
     created_at: datetime
     unreachable: bool = False
+    expires_at: datetime | None = None  # pushed forward at every contact; None for old records
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ UPDATE_INTERVAL = 10.0
 RELOAD_GROUP = -100
 WRITE_GROUP = 100
 
+# A person's bot data (settings in progress, caches) goes with the rest of their personal data.
+DATA_RETENTION = timedelta(days=21)
+DATA_INDEXES = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
 CONVERSATION_INDEXES = [
     IndexModel([("name", ASCENDING), ("expires_at", ASCENDING)]),
     IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
@@ -44,7 +47,8 @@ def conversation_id(name: str, key: ConversationKey) -> str:
 class PersistenceStore:
     """The `bot_user_data`, `bot_chat_data`, `bot_data` and `bot_conversations` collections."""
 
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], *, retention: timedelta = DATA_RETENTION) -> None:
+        self._retention = retention
         self._users = db["bot_user_data"]
         self._chats = db["bot_chat_data"]
         self._bot = db["bot_data"]
@@ -52,6 +56,12 @@ class PersistenceStore:
 
     async def ensure_indexes(self) -> None:
         await self._conversations.create_indexes(CONVERSATION_INDEXES)
+        await self._users.create_indexes(DATA_INDEXES)
+        await self._chats.create_indexes(DATA_INDEXES)
+
+    def _record(self, data: Data, now: datetime) -> Doc:
+        """A user's or chat's data, kept for the retention period after its last change."""
+        return {"data": data, "updated_at": now, "expires_at": now + self._retention}
 
     async def all_user_data(self) -> dict[int, Data]:
         return {doc["_id"]: dict(doc.get("data") or {}) async for doc in self._users.find({})}
@@ -63,7 +73,7 @@ class PersistenceStore:
     async def save_user_data(self, user_id: int, data: Data, now: datetime) -> None:
         """Store a user's data; empty data deletes the record."""
         if data:
-            await self._users.replace_one({"_id": user_id}, {"data": data, "updated_at": now}, upsert=True)
+            await self._users.replace_one({"_id": user_id}, self._record(data, now), upsert=True)
         else:
             await self._users.delete_one({"_id": user_id})
 
@@ -72,7 +82,7 @@ class PersistenceStore:
 
     async def save_chat_data(self, chat_id: int, data: Data, now: datetime) -> None:
         if data:
-            await self._chats.replace_one({"_id": chat_id}, {"data": data, "updated_at": now}, upsert=True)
+            await self._chats.replace_one({"_id": chat_id}, self._record(data, now), upsert=True)
         else:
             await self._chats.delete_one({"_id": chat_id})
 

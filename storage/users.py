@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from storage.models import UserProfile
 
 Doc = dict[str, Any]
+
+USER_INDEXES = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
 
 
 def profile_from_doc(doc: Doc) -> UserProfile:
@@ -22,6 +25,7 @@ def profile_from_doc(doc: Doc) -> UserProfile:
         phone=doc.get("phone"),
         created_at=doc["created_at"],
         unreachable=doc.get("unreachable", False),
+        expires_at=doc.get("expires_at"),
     )
 
 
@@ -32,16 +36,24 @@ class UserRepo:
         self._users = db["users"]
 
     async def ensure_indexes(self) -> None:
-        """Only the primary key is needed."""
+        """A profile goes when its expiry passes (pushed forward at every contact)."""
+        await self._users.create_indexes(USER_INDEXES)
 
     async def touch(
-        self, user_id: int, *, display_name: str, telegram_language: str | None, now: datetime
+        self,
+        user_id: int,
+        *,
+        display_name: str,
+        telegram_language: str | None,
+        now: datetime,
+        expires_at: datetime,
     ) -> tuple[UserProfile, bool]:
-        """Create or refresh a profile; the flag is True on first contact."""
+        """Create or refresh a profile and its expiry; the flag is True on first contact."""
         fresh = {
             "display_name": display_name[:128],
             "telegram_language": telegram_language,
             "seen_at": now,
+            "expires_at": expires_at,
             "unreachable": False,
         }
         before = await self._users.find_one({"_id": user_id})

@@ -129,7 +129,13 @@ async def test_a_429_pauses_all_sending_for_retry_after_and_slows_down(
 async def test_a_403_marks_the_recipient_unreachable_and_drops_their_other_messages(
     repos: Repos, botapi: BotApiDouble, sender_bot: Bot, clock: ManualClock
 ) -> None:
-    await repos.users.touch(7007, display_name="Chủ quán", telegram_language="vi", now=clock.now())
+    await repos.users.touch(
+        7007,
+        display_name="Chủ quán",
+        telegram_language="vi",
+        now=clock.now(),
+        expires_at=clock.now() + timedelta(days=21),
+    )
     await repos.outbox.enqueue_many(
         [text_message(f"blocked:{i}", 7007) for i in range(3)] + [text_message("fine", 8008)], clock.now()
     )

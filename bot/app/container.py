@@ -9,11 +9,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.payload import Signer
 from bot.presence import check_capacity
+from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
 from storage.database import Repos
@@ -29,6 +31,7 @@ class Container:
     signer: Signer
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
+    profiles: Profiles
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -58,6 +61,14 @@ async def build_container(
         signer=signer,
         checkin_hooks=(check_capacity, *checkin_effects),
     )
+    retention = timedelta(days=settings.retention_days)
+    profiles = Profiles(repos.users, clock, retention)
     return Container(
-        settings=settings, clock=clock, regions=regions, signer=signer, repos=repos, services=services
+        settings=settings,
+        clock=clock,
+        regions=regions,
+        signer=signer,
+        repos=repos,
+        services=services,
+        profiles=profiles,
     )

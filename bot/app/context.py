@@ -12,6 +12,7 @@ from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
 from bot.payload import Links, Signer
+from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
 from bot.services import Services
 from storage.database import Repos
@@ -60,6 +61,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def links(self) -> Links:
         """Deep links to this bot (its username comes from getMe at start-up)."""
         return Links(self.container.signer, self.bot.username)
+
+    @property
+    def profiles(self) -> Profiles:
+        return self.container.profiles
 
     @property
     def services(self) -> Services:

@@ -93,7 +93,7 @@ def build_application(container: Container, token: str) -> QuetmaApplication:
         # Conversations and user data live in MongoDB: a restart or another instance continues them.
         .persistence(
             MongoPersistence(
-                container.repos.persistence, now=container.clock.now, transient_user_keys=["lang"]
+                container.repos.persistence, now=container.clock.now, transient_user_keys=["lang", "seen"]
             )
         )
         # Replies are not throttled globally; proactive messages are paced by the delivery engine.

@@ -1,0 +1,63 @@
+"""People as the bot knows them: language, display name, an optional phone, and how long that is kept.
+
+A profile lives as long as its owner uses the bot: every contact pushes its expiry to the end of
+the retention period (the same period as check-ins), after which the database's TTL monitor
+removes it. `/forget` removes it at once.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.i18n import pick_language
+from storage.users import UserRepo
+
+MAX_NAME = 128
+MAX_PHONE = 32
+
+
+def clean_display_name(raw: str, *, max_length: int = MAX_NAME) -> str:
+    """A name fit to store and print: no control or invisible format characters, single spaces."""
+    text = unicodedata.normalize("NFC", raw)
+    kept = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
+    kept = "".join(ch for ch in kept if unicodedata.category(ch) != "Cf")
+    return " ".join(kept.split())[:max_length]
+
+
+@dataclass(frozen=True)
+class Greeting:
+    """What the bot knows of a person at the start of an update."""
+
+    language: str
+    first_contact: bool
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Create, refresh and change profiles."""
+
+    users: UserRepo
+    clock: Clock
+    retention: timedelta
+
+    async def greet(self, user_id: int, *, display_name: str, telegram_language: str | None) -> Greeting:
+        """Create or refresh a person's profile (and its expiry); their language and first contact."""
+        now = self.clock.now()
+        profile, first = await self.users.touch(
+            user_id,
+            display_name=clean_display_name(display_name),
+            telegram_language=telegram_language,
+            now=now,
+            expires_at=now + self.retention,
+        )
+        return Greeting(pick_language(profile.language, telegram_language), first)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.users.set_language(user_id, language)
+
+    async def share_phone(self, user_id: int, phone: str) -> None:
+        """Keep the phone number a person shared, as they shared it."""
+        await self.users.set_phone(user_id, "".join(phone.split())[:MAX_PHONE])
