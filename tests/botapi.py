@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from PIL import Image
@@ -90,6 +90,20 @@ _ERROR_DESCRIPTIONS = {
     502: "Bad Gateway",
 }
 _DEFAULT_RETRY_AFTER = 1
+
+
+async def _accepts_connections(url: str) -> bool:
+    """True when a loopback URL's host and port accept a TCP connection right now."""
+    parts = urlsplit(url)
+    if parts.hostname not in {"127.0.0.1", "localhost", "::1"} or parts.port is None:
+        return False
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), 2.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +460,12 @@ class BotApiDouble:
         return len(self._updates)
 
     @property
+    def webhook_was_listening(self) -> bool:
+        """Whether the webhook's address accepted connections when it was set, as Telegram's first
+        push would need; only loopback addresses are tried."""
+        return bool(self._webhook.get("listening"))
+
+    @property
     def webhook_url(self) -> str:
         """The URL set with setWebhook, or "" when polling."""
         url: str = self._webhook["url"]
@@ -749,7 +769,7 @@ class BotApiDouble:
         url = params.get("url")
         if not isinstance(url, str):
             raise _ApiError(400, "Bad Request: bad webhook: URL must be provided")
-        self._webhook = {"url": url}
+        self._webhook = {"url": url, "listening": await _accepts_connections(url)}
         for key in ("max_connections", "allowed_updates"):
             if key in params:
                 self._webhook[key] = params[key]

@@ -213,4 +213,28 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
     assert "QuetMa started: bot @" in log and "mode polling" in log
     assert ("health and metrics on 127.0.0.1" in log) == (health_port is not None)
     assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log and " ERROR " not in log, "a normal stop logs no error"
     assert await repos.db["visits"].count_documents({"user_id": 4242}) == 1
+
+
+async def test_one_off_commands_are_quiet_unless_verbose(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "QUETMA_DATA_DIR": str(tmp_path / "data"),
+        "QUETMA_SECRET": "quiet-secret",
+    }
+
+    async def venue_list(*flags: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *flags, "venue", "list",
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    code, out, err = await venue_list()
+    assert (code, out, err) == (EXIT_OK, "", ""), "no venues, and nothing about the embedded server"
+    code, _, err = await venue_list("-v")
+    assert code == EXIT_OK and "SecantusDB" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 from bot.app.embedded import RECORD_FILE, EmbeddedDatabase, ServerRecord
 from bot.app.metrics import Metrics
 from bot.app.settings import Settings
-from bot.app.web import SECRET_HEADER, create_app
+from bot.app.web import SECRET_HEADER, create_app, running
 from bot.clock import ManualClock
 from storage.database import Repos
 from storage.probe import ping
@@ -25,6 +26,14 @@ from tests.botapi import BotApiDouble
 
 SECRET = "Telegram-only_s3cret"
 HOOK = "/tg/hook"
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def webhook_settings(settings: Settings, **changes: object) -> Settings:
@@ -48,13 +57,18 @@ def signed(secret: str = SECRET) -> dict[str, str]:
     return {SECRET_HEADER: secret}
 
 
-async def test_startup_registers_the_webhook_with_the_secret_and_the_handled_update_types(
-    client: TestClient, botapi: BotApiDouble
+async def test_startup_listens_then_registers_the_webhook_with_the_secret_and_the_handled_update_types(
+    settings: Settings, repos: Repos, botapi: BotApiDouble, clock: ManualClock
 ) -> None:
-    call = botapi.calls_of("setWebhook")[-1]
-    assert call.params["url"] == f"https://quetma.example{HOOK}"
-    assert call.params["secret_token"] == SECRET
-    assert call.params["allowed_updates"] == ["message", "callback_query"]
+    port = unused_port()
+    url = f"http://127.0.0.1:{port}{HOOK}"
+    hooked = webhook_settings(settings, webhook_url=url, host="127.0.0.1", port=port)
+    async with running(hooked, clock=clock, metrics=Metrics()):
+        call = botapi.calls_of("setWebhook")[-1]
+        assert call.params["url"] == url
+        assert call.params["secret_token"] == SECRET
+        assert call.params["allowed_updates"] == ["message", "callback_query"]
+        assert botapi.webhook_was_listening, "Telegram's first push must find the port open"
 
 
 async def test_requests_without_the_right_secret_are_refused(

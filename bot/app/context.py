@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.request import BaseRequest
 
 from bot.app.container import Container
 from bot.app.settings import Settings
@@ -21,11 +23,12 @@ from storage.database import Repos
 class QuetmaApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application carrying the process's container (built once, frozen)."""
 
-    __slots__ = ("container",)
+    __slots__ = ("container", "http")
 
-    def __init__(self, *, container: Container, **kwargs: Any) -> None:
+    def __init__(self, *, container: Container, http: Sequence[BaseRequest] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.container = container
+        self.http = tuple(http)  # the bot's HTTP clients, closed here if start-up fails
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -83,9 +83,13 @@ async def resolve_username(settings: Settings) -> str:
 def build_application(container: Container, token: str) -> QuetmaApplication:
     """The PTB application with every handler; no updater (polling adds its own)."""
     api = container.settings.telegram_api_url
+    request = AiohttpRequest(connection_pool_size=MAX_CONCURRENT_UPDATES)
+    updates_request = AiohttpRequest(connection_pool_size=1, read_timeout=5.0)
     app = (
         Application.builder()
-        .application_class(QuetmaApplication, kwargs={"container": container})
+        .application_class(
+            QuetmaApplication, kwargs={"container": container, "http": (request, updates_request)}
+        )
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
@@ -99,8 +103,8 @@ def build_application(container: Container, token: str) -> QuetmaApplication:
         # Replies are not throttled globally; proactive messages are paced by the delivery engine.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
-        .request(AiohttpRequest(connection_pool_size=MAX_CONCURRENT_UPDATES))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5.0))
+        .request(request)
+        .get_updates_request(updates_request)
         .build()
     )
     assert isinstance(app, QuetmaApplication)  # noqa: S101 - application_class above
@@ -113,7 +117,12 @@ def build_application(container: Container, token: str) -> QuetmaApplication:
 
 async def start_application(app: QuetmaApplication) -> None:
     """Initialize, learn the bot's username, register commands, start processing."""
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:
+        for request in app.http:  # PTB leaves them open when getMe fails
+            await request.shutdown()
+        raise
     await common.set_commands(app)
     await app.start()
 

@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,10 +119,6 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
     try:
         if app[POLLING]:
             await start_polling(ptb)
-        elif settings.webhook_url:
-            await ptb.bot.set_webhook(
-                url=settings.webhook_url, secret_token=app[WEBHOOK_SECRET], allowed_updates=ALLOWED_UPDATES
-            )
         yield
     finally:
         await stop_application(ptb)
@@ -202,19 +198,47 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
+async def register_webhook(app: web.Application) -> None:
+    """Tell Telegram where to push updates; called once the server listens."""
+    settings = app[SETTINGS]
+    if app[POLLING] or not settings.webhook_url:
+        return
+    await app[TELEGRAM].bot.set_webhook(
+        url=settings.webhook_url, secret_token=app[WEBHOOK_SECRET], allowed_updates=ALLOWED_UPDATES
+    )
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    polling: bool = False,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+) -> AsyncIterator[web.Application]:
+    """Start the database, PTB and the scheduler, listen, and only then register the webhook, so
+    Telegram's first pushes find an open port. Everything stops in reverse, also when a start fails."""
+    port = settings.health_port if polling else settings.port
+    app = create_app(settings, clock=clock, metrics=metrics, polling=polling)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+        if port is not None:
+            await web.TCPSite(runner, settings.host, port).start()
+        await register_webhook(app)
+        yield app
+    finally:
+        await runner.cleanup()
+
+
 async def serve(settings: Settings, *, polling: bool = False, clock: Clock | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM: with the webhook on HOST:PORT, or with long polling and,
     when QUETMA_HEALTH_PORT is set, /healthz and /metrics on HOST:QUETMA_HEALTH_PORT."""
     stop = stop_event_on_signals()
     port = settings.health_port if polling else settings.port
-    app = create_app(settings, clock=clock, polling=polling)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()  # starts the database, PTB and the scheduler
-    try:
-        if port is None:
-            where = ""
-        else:
-            await web.TCPSite(runner, settings.host, port).start()
+    async with running(settings, polling=polling, clock=clock) as app:
+        where = ""
+        if port is not None:
             where = f"{', health and metrics' if polling else ''} on {settings.host}:{port}"
             where += "" if polling else webhook_path(settings)
         log.info(
@@ -226,5 +250,3 @@ async def serve(settings: Settings, *, polling: bool = False, clock: Clock | Non
         )
         await stop.wait()
         log.info("stopping")
-    finally:
-        await runner.cleanup()

@@ -68,6 +68,9 @@ async def cli_services(env: CliEnv) -> AsyncIterator[Services]:
 
 def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quetma", description="QuetMa: Telegram QR check-in service")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress (commands other than run are quiet)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for registrar in registrars:
         registrar(sub)
@@ -96,8 +99,12 @@ def main(
     except ConfigError as exc:
         print(f"quetma: configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    # The bot logs at QUETMA_LOG_LEVEL; one-off commands print their result and only warnings.
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    if args.command != "run" and not args.verbose:
+        level = max(level, logging.WARNING)
     logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL, and the URL carries the bot token.
