@@ -2,13 +2,15 @@
 
 Message ids are the English text. Each audience keeps its own catalog file under
 `bot/locale/<lang>/LC_MESSAGES/<domain>.po`; all of a language's files are merged.
-Mark strings with `_("...")` (translated now) or `N_("...")` (translated later) so
-`tests/test_i18n.py` can check every one has a Vietnamese translation.
+Mark strings with `_("...")` (translated now) or `N_("...")` (translated later), and counts
+with `_.ngettext("1 person", "{n} people", n)`, so `tests/test_i18n.py` can check every one has a
+Vietnamese translation. Vietnamese has one plural form, English two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -18,8 +20,6 @@ from babel.numbers import format_decimal
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
-
-Gettext = Callable[[str], str]
 
 
 def N_(message: str) -> str:
@@ -36,32 +36,72 @@ def pick_language(chosen: str | None, telegram_code: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+@dataclass(frozen=True)
+class _Catalog:
+    messages: Mapping[str, str]
+    plurals: Mapping[tuple[str, str], tuple[str, ...]]
+
+
 @cache
-def _catalog(lang: str) -> dict[str, str]:
+def _catalog(lang: str) -> _Catalog:
     messages: dict[str, str] = {}
+    plurals: dict[tuple[str, str], tuple[str, ...]] = {}
     folder = LOCALE_DIR / lang / "LC_MESSAGES"
     for po in sorted(folder.glob("*.po")) if folder.is_dir() else []:
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=lang)
         for message in catalog:
-            if message.id and isinstance(message.id, str) and message.string and not message.fuzzy:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            if isinstance(message.id, str):
                 messages[message.id] = str(message.string)
-    return messages
+            elif all(message.string):
+                singular, plural = message.id[0], message.id[1]
+                plurals[(singular, plural)] = tuple(str(form) for form in message.string)
+    return _Catalog(messages, plurals)
+
+
+def _english_plural(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
+def _vietnamese_plural(n: int) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Gettext:
+    """The `_` of one language: `_(message)` and `_.ngettext(singular, plural, n)`."""
+
+    lang: str
+
+    def __call__(self, message: str) -> str:
+        if self.lang == "en":
+            return message
+        return _catalog(self.lang).messages.get(message, message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form of a message for the count `n`; unknown ids fall back to English rules."""
+        if self.lang != "en":
+            forms = _catalog(self.lang).plurals.get((singular, plural))
+            if forms:
+                return forms[min(_vietnamese_plural(n), len(forms) - 1)]
+        return (singular, plural)[_english_plural(n)]
 
 
 def gettext_for(lang: str) -> Gettext:
-    """A `_` function for one language; unknown ids fall back to the English id."""
-    catalog = _catalog(lang) if lang != "en" else {}
-
-    def _(message: str) -> str:
-        return catalog.get(message, message)
-
-    return _
+    """The `_` of one language; unknown ids fall back to the English id."""
+    return Gettext(lang)
 
 
 def translated_ids(lang: str) -> frozenset[str]:
     """The message ids a language's catalogs translate."""
-    return frozenset(_catalog(lang))
+    return frozenset(_catalog(lang).messages)
+
+
+def translated_plurals(lang: str) -> frozenset[tuple[str, str]]:
+    """The (singular, plural) message ids a language's catalogs translate."""
+    return frozenset(_catalog(lang).plurals)
 
 
 def format_number(value: float, lang: str) -> str:

@@ -7,19 +7,44 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from bot.i18n import format_number, format_signed, gettext_for, pick_language, translated_ids
+from bot.i18n import (
+    format_number,
+    format_signed,
+    gettext_for,
+    pick_language,
+    translated_ids,
+    translated_plurals,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def marked_messages() -> dict[str, str]:
-    found: dict[str, str] = {}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+
+
+def extracted() -> list[tuple[str | tuple[str, ...], str]]:
+    found = []
     for package in ("bot", "handlers"):
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
-            if isinstance(message, str):
-                found.setdefault(message, f"{package}/{filename}:{lineno}")
+            found.append((message, f"{package}/{filename}:{lineno}"))
+    return found
+
+
+def marked_messages() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for message, where in extracted():
+        if isinstance(message, str):
+            found.setdefault(message, where)
+    return found
+
+
+def marked_plurals() -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for message, where in extracted():
+        if isinstance(message, tuple) and len(message) == 2:
+            found.setdefault((message[0], message[1]), where)
     return found
 
 
@@ -32,6 +57,24 @@ def test_every_marked_string_has_a_vietnamese_translation() -> None:
     assert len(messages) > 50
     missing = {m: where for m, where in messages.items() if m not in translated_ids("vi")}
     assert not missing, f"untranslated: {missing}"
+
+
+def test_every_counted_string_has_a_vietnamese_translation_with_its_placeholders() -> None:
+    plurals = marked_plurals()
+    missing = {m: where for m, where in plurals.items() if m not in translated_plurals("vi")}
+    assert not missing, f"untranslated plurals: {missing}"
+    vi = gettext_for("vi")
+    wrong = [m for m in plurals if fields(m[1]) != fields(vi.ngettext(m[0], m[1], 2))]
+    assert not wrong
+
+
+def test_english_counts_use_the_singular_for_one_and_vietnamese_has_one_form() -> None:
+    en, vi = gettext_for("en"), gettext_for("vi")
+    assert en.ngettext("{n} person", "{n} people", 1) == "{n} person"
+    assert en.ngettext("{n} person", "{n} people", 0) == "{n} people"
+    assert en.ngettext("{n} person", "{n} people", 2) == "{n} people"
+    for singular, plural in translated_plurals("vi"):
+        assert vi.ngettext(singular, plural, 1) == vi.ngettext(singular, plural, 5)
 
 
 def test_translations_keep_the_placeholders() -> None:
