@@ -18,6 +18,7 @@ import pytest
 
 from bot.app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord
 from storage.probe import ping
+from tests.processes import freeze
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -237,7 +238,7 @@ async def test_hung_server_of_ours_is_terminated_and_replaced(launch: Launch, da
     first = launch()
     await first.start()
     hung = recorded(data_dir).pid
-    os.kill(hung, signal.SIGSTOP)
+    await freeze(hung)
 
     second = launch()
     uri = await second.start()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from storage.database import Repos
 from storage.probe import ping
 from tests import factories
 from tests.botapi import BotApiDouble
+from tests.processes import freeze, thaw
 
 SECRET = "Telegram-only_s3cret"
 HOOK = "/tg/hook"
@@ -151,10 +150,10 @@ async def test_healthz_answers_503_when_the_database_does_not_answer(
         async with TestClient(TestServer(app)) as test_client:
             assert (await test_client.get("/healthz")).status == 200
             record = ServerRecord.from_json((tmp_path / "own-db" / RECORD_FILE).read_text())
-            os.kill(record.pid, signal.SIGSTOP)  # the server stops answering
+            await freeze(record.pid)  # the server stops answering
             try:
                 response = await test_client.get("/healthz")
                 assert response.status == 503
                 assert json.loads(await response.text())["database"] == "unreachable"
             finally:
-                os.kill(record.pid, signal.SIGCONT)  # let the app shut down cleanly
+                thaw(record.pid)  # let the app shut down cleanly
