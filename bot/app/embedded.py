@@ -125,7 +125,7 @@ class ServerStatus:
 
     state: ServerState
     restarts: int  # how many times this launcher started the server again after it died
-    last_exit: str | None  # how the server last died, e.g. "killed by SIGKILL"
+    last_exit: str | None  # how the server last died, e.g. "was killed by SIGKILL"
 
 
 class SupervisionObserver(Protocol):

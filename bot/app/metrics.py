@@ -74,7 +74,7 @@ class Metrics:
 
         self.embedded_up = Gauge(
             "quetma_embedded_database_up",
-            "1 while the embedded SecantusDB server runs, 0 while it is down or being restarted",
+            "1 while the embedded SecantusDB server runs; 0 while it is restarted, or with MONGODB_URI",
             registry=registry,
         )
         self.embedded_restarts = Counter(
