@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import logging
 import os
 import signal
 import socket
@@ -13,11 +14,14 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord
+from bot.app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord, ServerStatus
+from storage.database import Repos
 from storage.probe import ping
+from tests.processes import freeze
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -237,7 +241,7 @@ async def test_hung_server_of_ours_is_terminated_and_replaced(launch: Launch, da
     first = launch()
     await first.start()
     hung = recorded(data_dir).pid
-    os.kill(hung, signal.SIGSTOP)
+    await freeze(hung)
 
     second = launch()
     uri = await second.start()
@@ -305,7 +309,99 @@ def test_server_record_round_trips_and_rejects_malformed_json() -> None:
     record = ServerRecord(host="127.0.0.1", port=27017, pid=42, started_at="2025-01-01T00:00:00+00:00")
 
     assert ServerRecord.from_json(record.to_json()) == record
-    assert record.uri == "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+    assert record.uri == "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false&journal=true"
     for malformed in ("[]", "{}", '{"host": "h", "port": "1", "pid": 2, "started_at": "t"}', "{"):
         with pytest.raises(ValueError):
             ServerRecord.from_json(malformed)
+
+
+class Observed:
+    """A SupervisionObserver that remembers what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def database_up(self, up: bool) -> None:
+        self.events.append("up" if up else "down")
+
+    def database_restarted(self) -> None:
+        self.events.append("restarted")
+
+
+async def eventually(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait for a real condition with a deadline (a process starting takes about a second)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"not within {timeout:g} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_supervised_server_killed_with_sigkill_comes_back_on_the_same_port(
+    launch: Launch, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    observed = Observed()
+    db = launch(supervise=True, restart_delay=0.2, observer=observed)
+    uri = await db.start()
+    repos = Repos.open(uri, "supervised", tz=ZoneInfo("UTC"), retention_days=21)
+    try:
+        await repos.meta.get_or_create("before", lambda: "kept")
+        killed = recorded(data_dir).pid
+        assert db.status() == ServerStatus(state="running", restarts=0, last_exit=None)
+
+        with caplog.at_level(logging.INFO, logger="bot.app.embedded"):
+            os.kill(killed, signal.SIGKILL)
+            await eventually(lambda: db.status().restarts == 1, "the server is restarted")
+
+        assert db.status() == ServerStatus(state="running", restarts=1, last_exit="was killed by SIGKILL")
+        assert gone(killed)  # reaped, not left as a zombie
+        replacement = recorded(data_dir)
+        assert replacement.pid != killed
+        assert replacement.uri == uri == db.uri  # same port: the driver's pool reconnects by itself
+        assert await ping(uri)
+        # The client opened before the kill answers again and the data survived.
+        assert await repos.ping(10.0)
+        assert await repos.meta.get_or_create("before", lambda: "lost") == "kept"
+        assert observed.events == ["up", "down", "restarted", "up"]
+        lines = [r.getMessage() for r in caplog.records if r.name == "bot.app.embedded"]
+        assert len(lines) == 1, lines
+        assert (
+            f"SecantusDB pid {killed} was killed by SIGKILL; restarted it as pid {replacement.pid}"
+            in lines[0]
+        )
+    finally:
+        await repos.close()
+
+
+async def test_stopping_a_supervised_launcher_ends_its_supervision(launch: Launch, data_dir: Path) -> None:
+    db = launch(supervise=True, restart_delay=0.05)
+    await db.start()
+    pid = recorded(data_dir).pid
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "secantus-supervisor"]
+
+    await db.stop()
+
+    assert gone(pid)  # stopped on purpose: not restarted
+    assert not (data_dir / "secantus.json").exists()
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "secantus-supervisor"] == []
+    assert db.status().state == "stopped"
+
+
+async def test_two_supervised_launchers_restart_a_shared_server_once(launch: Launch, data_dir: Path) -> None:
+    first, second = launch(supervise=True, restart_delay=0.1), launch(supervise=True, restart_delay=0.1)
+    uri, _ = await asyncio.gather(first.start(), second.start())
+    killed = recorded(data_dir).pid
+
+    os.kill(killed, signal.SIGKILL)
+    await eventually(
+        lambda: (
+            first.status().state == second.status().state == "running"
+            and first.status().restarts + second.status().restarts == 1
+        ),
+        "one of them restarts the server and the other uses it",
+    )
+
+    replacement = recorded(data_dir)
+    assert replacement.pid != killed and replacement.uri == uri
+    assert await ping(uri)
+    assert first.uri == second.uri == uri

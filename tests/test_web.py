@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,12 +18,13 @@ from pydantic import SecretStr
 from bot.app.embedded import RECORD_FILE, EmbeddedDatabase, ServerRecord
 from bot.app.metrics import Metrics
 from bot.app.settings import Settings
-from bot.app.web import SECRET_HEADER, create_app, running
+from bot.app.web import REPOS, SECRET_HEADER, create_app, running
 from bot.clock import ManualClock
 from storage.database import Repos
 from storage.probe import ping
 from tests import factories
 from tests.botapi import BotApiDouble
+from tests.processes import freeze, thaw
 
 SECRET = "Telegram-only_s3cret"
 HOOK = "/tg/hook"
@@ -165,10 +167,66 @@ async def test_healthz_answers_503_when_the_database_does_not_answer(
         async with TestClient(TestServer(app)) as test_client:
             assert (await test_client.get("/healthz")).status == 200
             record = ServerRecord.from_json((tmp_path / "own-db" / RECORD_FILE).read_text())
-            os.kill(record.pid, signal.SIGSTOP)  # the server stops answering
+            await freeze(record.pid)  # the server stops answering
             try:
                 response = await test_client.get("/healthz")
                 assert response.status == 503
                 assert json.loads(await response.text())["database"] == "unreachable"
             finally:
-                os.kill(record.pid, signal.SIGCONT)  # let the app shut down cleanly
+                thaw(record.pid)  # let the app shut down cleanly
+
+
+def samples(text: str) -> dict[str, float]:
+    """Unlabelled samples of a Prometheus text exposition, by name."""
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+async def test_the_embedded_database_killed_with_sigkill_is_restarted_and_the_bot_answers_again(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "bot-data"
+    own = webhook_settings(settings, mongodb_uri=None, data_dir=data_dir, db_name="supervised")
+    app = create_app(own, clock=clock, metrics=Metrics())
+    async with TestClient(TestServer(app)) as test_client:
+        response = await test_client.get("/healthz")
+        assert response.status == 200
+        body = await response.json()
+        assert body["database"] == "ok"
+        assert body["embedded_database"] == {"state": "running", "restarts": 0, "last_exit": None}
+        before = samples(await (await test_client.get("/metrics")).text())
+        assert before["quetma_embedded_database_up"] == 1
+        assert before["quetma_embedded_database_restarts_total"] == 0
+        killed = ServerRecord.from_json((data_dir / RECORD_FILE).read_text())
+
+        os.kill(killed.pid, signal.SIGKILL)
+
+        # The supervisor notices at once and restarts after its first delay (0.5 s); starting a
+        # Python process takes about a second more. Poll the bot's own health, with a deadline.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30.0
+        while True:
+            response = await test_client.get("/healthz")
+            body = await response.json()
+            if response.status == 200 and body["embedded_database"]["restarts"] == 1:
+                break
+            assert loop.time() < deadline, f"the database did not come back: {body}"
+            await asyncio.sleep(0.1)
+        assert body["database"] == "ok"
+        assert body["embedded_database"] == {
+            "state": "running",
+            "restarts": 1,
+            "last_exit": "was killed by SIGKILL",
+        }
+        replacement = ServerRecord.from_json((data_dir / RECORD_FILE).read_text())
+        assert replacement.pid != killed.pid
+        assert replacement.port == killed.port
+        # The bot's own pooled client writes again, without anything being rebuilt.
+        assert await app[REPOS].meta.get_or_create("after-restart", lambda: "written") == "written"
+        after = samples(await (await test_client.get("/metrics")).text())
+        assert after["quetma_embedded_database_up"] == 1
+        assert after["quetma_embedded_database_restarts_total"] == 1

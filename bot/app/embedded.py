@@ -9,6 +9,12 @@ lives in the data directory:
 - `secantusd.toml` the server's config file (command-line flags take precedence);
 - `launcher.lock`  held while a process checks, starts or stops the server;
 - `clients/`       one file per launcher using the server, named `<pid>-<token>`.
+
+A supervised launcher (`supervise=True`, what the bot uses) also watches the server: when it
+exits (a crash, kill -9, the OOM killer) it starts a new one on the same storage and the same
+port, after a delay that doubles while the server keeps dying. The driver's pooled client then
+reconnects to the address it already has; nothing above the launcher is rebuilt. A server that
+hangs (SIGSTOP, a debugger) is left alone: only an exit is a fault the launcher can repair.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal, Protocol
 
 from bot.clock import Clock, SystemClock
 
@@ -53,6 +60,14 @@ _CONFIG_TEXT = (
 )
 
 
+_RESTART_DELAY_SECONDS = 0.5
+_MAX_RESTART_DELAY_SECONDS = 30.0
+# A server that has run this long before dying is restarted after the first delay again.
+_STABLE_SECONDS = 60.0
+
+ServerState = Literal["running", "restarting", "stopped"]
+
+
 class EmbeddedDatabaseError(Exception):
     """The embedded SecantusDB server could not be started, reused or stopped."""
 
@@ -74,8 +89,13 @@ class ServerRecord:
         minutes (up to 10,000) and prunes them with a scan of all records on every write, so
         with them on a busy server slows from ~900 to ~90 commands a second within a minute
         (docs/benchmarks.md). On loopback there are no elections or network blips to retry.
+
+        Writes are journaled: SecantusDB flushes its journal on its own schedule, so a write
+        acknowledged less than a second before the server is killed (kill -9, the OOM killer)
+        is lost with the default write concern; the supervisor restarts the server, and what
+        was acknowledged must be there. A journaled write costs no measurable throughput here.
         """
-        return f"mongodb://{self.host}:{self.port}/?directConnection=true&retryWrites=false"
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true&retryWrites=false&journal=true"
 
     def to_json(self) -> str:
         """The record as a JSON document."""
@@ -99,6 +119,23 @@ class _PortTaken(Exception):
     """The server lost the race for its port to another program."""
 
 
+@dataclass(frozen=True)
+class ServerStatus:
+    """What a launcher knows of its server, for /healthz."""
+
+    state: ServerState
+    restarts: int  # how many times this launcher started the server again after it died
+    last_exit: str | None  # how the server last died, e.g. "was killed by SIGKILL"
+
+
+class SupervisionObserver(Protocol):
+    """Told when the supervised server goes down or up and when it is restarted (the metrics)."""
+
+    def database_up(self, up: bool) -> None: ...
+
+    def database_restarted(self) -> None: ...
+
+
 class EmbeddedDatabase:
     """Starts, reuses and stops the SecantusDB server that serves one data directory."""
 
@@ -111,6 +148,10 @@ class EmbeddedDatabase:
         start_timeout: float = 30.0,
         log_level: str = "WARNING",
         clock: Clock | None = None,
+        supervise: bool = False,
+        restart_delay: float = _RESTART_DELAY_SECONDS,
+        max_restart_delay: float = _MAX_RESTART_DELAY_SECONDS,
+        observer: SupervisionObserver | None = None,
     ) -> None:
         self._data_dir = Path(data_dir).resolve()
         self._ping = ping
@@ -121,7 +162,15 @@ class EmbeddedDatabase:
         self._record: ServerRecord | None = None
         self._client_file: Path | None = None
         self._started_here = False
-        self._busy = asyncio.Lock()  # one start() or stop() of this launcher at a time
+        self._busy = asyncio.Lock()  # one start(), stop() or restart of this launcher at a time
+        self._supervise = supervise
+        self._restart_delay = restart_delay
+        self._max_restart_delay = max_restart_delay
+        self._observer = observer
+        self._supervisor: asyncio.Task[None] | None = None
+        self._state: ServerState = "stopped"
+        self._restarts = 0
+        self._last_exit: str | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -139,6 +188,10 @@ class EmbeddedDatabase:
     def started_here(self) -> bool:
         """Whether this launcher started the server (rather than reusing a running one)."""
         return self._started_here
+
+    def status(self) -> ServerStatus:
+        """The server's state as this launcher sees it."""
+        return ServerStatus(state=self._state, restarts=self._restarts, last_exit=self._last_exit)
 
     @property
     def _record_path(self) -> Path:
@@ -159,10 +212,18 @@ class EmbeddedDatabase:
     async def start(self) -> str:
         """Reuse the live server recorded for the data directory, or start one; return its URI."""
         async with self._busy:
-            return await self._start()
+            uri = await self._start()
+        if self._supervise and self._supervisor is None:
+            self._supervisor = asyncio.create_task(self._watch(), name="secantus-supervisor")
+        return uri
 
     async def stop(self) -> None:
         """Stop using the server; stop the server itself only if no other live launcher uses it."""
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         async with self._busy:
             await self._stop()
 
@@ -171,10 +232,13 @@ class EmbeddedDatabase:
             return self._record.uri
         _prepare_data_dir(self._data_dir)
         async with self._launcher_lock():
+            stale = _read_record(self._record_path)
             record = await self._reusable_record()
             started_here = record is None
             if record is None:
-                record = await self._launch()
+                # The port of a server that died is tried first: clients still holding its
+                # address (another launcher's driver) reconnect without being rebuilt.
+                record = await self._launch(port=None if stale is None else stale.port)
                 try:
                     _write_record(self._record_path, record)
                 except BaseException:
@@ -183,6 +247,7 @@ class EmbeddedDatabase:
             self._client_file = _register_client(self._clients_dir)
         self._record = record
         self._started_here = started_here
+        self._set_state("running")
         logger.info(
             "%s SecantusDB pid %d at %s:%d",
             "started" if started_here else "reusing",
@@ -197,6 +262,7 @@ class EmbeddedDatabase:
         self._record = None
         if client_file is None:
             return
+        self._set_state("stopped")
         async with self._launcher_lock():
             client_file.unlink(missing_ok=True)
             others = _live_clients(self._clients_dir)
@@ -272,11 +338,15 @@ class EmbeddedDatabase:
         self._record_path.unlink(missing_ok=True)
         return None
 
-    async def _launch(self) -> ServerRecord:
-        """Start a server on a free loopback port and wait until it answers."""
+    async def _launch(self, *, port: int | None = None, same_port: bool = False) -> ServerRecord:
+        """Start a server on `port` (else a free loopback port) and wait until it answers.
+
+        With `same_port` only `port` will do; otherwise a free port follows when it is taken.
+        """
         config = _ensure_config(self._data_dir / CONFIG_FILE)
+        wanted = port
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            port = _free_port(LOOPBACK)
+            port = wanted if wanted is not None and (same_port or attempt == 1) else _free_port(LOOPBACK)
             argv = [
                 *("-m", "secantus", "--config", str(config)),
                 *("--host", LOOPBACK, "--port", str(port)),
@@ -291,6 +361,10 @@ class EmbeddedDatabase:
             try:
                 await self._wait_until_ready(record, offset)
             except _PortTaken:
+                if same_port:
+                    raise EmbeddedDatabaseError(
+                        f"port {port} on {LOOPBACK} is taken by another program; SecantusDB needs it back"
+                    ) from None
                 logger.info("port %d was taken before SecantusDB bound it (attempt %d)", port, attempt)
                 continue
             except BaseException:
@@ -328,6 +402,73 @@ class EmbeddedDatabase:
                     f"(log: {self._log_path})"
                 )
             await asyncio.sleep(_POLL_SECONDS)
+
+    def _set_state(self, state: ServerState) -> None:
+        self._state = state
+        if self._observer is not None:
+            self._observer.database_up(state == "running")
+
+    async def _watch(self) -> None:
+        """Start the server again each time it exits, until `stop()` cancels this task."""
+        loop = asyncio.get_running_loop()
+        deaths = 0  # in a row, each after less than _STABLE_SECONDS of running: sets the delay
+        while (dead := self._record) is not None:
+            up_since = loop.time()
+            how = await _wait_for_exit(dead.pid)
+            deaths = 1 if loop.time() - up_since >= _STABLE_SECONDS else deaths + 1
+            self._last_exit = how
+            self._set_state("restarting")
+            down_since = loop.time()
+            while True:
+                delay = min(self._restart_delay * 2 ** min(deaths - 1, 16), self._max_restart_delay)
+                await asyncio.sleep(delay)
+                try:
+                    record, started = await self._restart(dead)
+                except (EmbeddedDatabaseError, OSError) as exc:
+                    deaths += 1
+                    logger.warning(
+                        "SecantusDB pid %d %s and could not be started again: %s", dead.pid, how, exc
+                    )
+                    continue
+                break
+            self._record = record
+            if started:
+                self._restarts += 1
+                if self._observer is not None:
+                    self._observer.database_restarted()
+            self._set_state("running")
+            logger.warning(
+                "SecantusDB pid %d %s; %s pid %d on %s:%d after %.1f s",
+                dead.pid,
+                how,
+                "restarted it as" if started else "another launcher restarted it as",
+                record.pid,
+                record.host,
+                record.port,
+                loop.time() - down_since,
+            )
+
+    async def _restart(self, dead: ServerRecord) -> tuple[ServerRecord, bool]:
+        """A server in place of `dead`, on its port: (record, True) if we started it, False if reused."""
+        async with self._busy, self._launcher_lock():
+            current = _read_record(self._record_path)
+            if current is not None and current.pid != dead.pid:
+                # Another launcher of this data directory was quicker: use its server if it answers.
+                reused = await self._reusable_record()
+                if reused is not None:
+                    if reused.port != dead.port:
+                        logger.warning(
+                            "SecantusDB now listens on port %d instead of %d", reused.port, dead.port
+                        )
+                    return reused, False
+            self._record_path.unlink(missing_ok=True)
+            record = await self._launch(port=dead.port, same_port=True)
+            try:
+                _write_record(self._record_path, record)
+            except BaseException:
+                await _terminate(record.pid)
+                raise
+            return record, True
 
 
 def _prepare_data_dir(data_dir: Path) -> None:
@@ -419,6 +560,46 @@ def _exit_code(pid: int) -> int | None:
     except ChildProcessError:
         return None if _pid_alive(pid) else -1
     return os.waitstatus_to_exitcode(status) if done == pid else None
+
+
+async def _wait_for_exit(pid: int) -> str:
+    """Wait until the process has exited, reap it if it is our child, and say how it ended."""
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd here (not Linux, an old kernel), or already gone
+        pidfd = None
+    if pidfd is not None:
+        # Readable once every thread has exited: no polling, and the storage lock is free by then.
+        loop = asyncio.get_running_loop()
+        exited: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        loop.add_reader(pidfd, readable)
+        try:
+            await exited
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    else:
+        await _poll_until(lambda: not _pid_alive(pid), float("inf"))
+    return _how_it_ended(pid)
+
+
+def _how_it_ended(pid: int) -> str:
+    """Reap an exited child and describe its end; a process not our child just 'exited'."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return "exited"  # how it ended is for its parent to know
+    if done != pid:
+        return "exited"
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
 
 
 def _pid_alive(pid: int, *, reap: bool = False) -> bool:

@@ -72,6 +72,17 @@ class Metrics:
             registry=registry,
         )
 
+        self.embedded_up = Gauge(
+            "quetma_embedded_database_up",
+            "1 while the embedded SecantusDB server runs; 0 while it is restarted, or with MONGODB_URI",
+            registry=registry,
+        )
+        self.embedded_restarts = Counter(
+            "quetma_embedded_database_restarts",
+            "Times the embedded SecantusDB server was started again after it died",
+            registry=registry,
+        )
+
     def render(self) -> tuple[bytes, str]:
         """The text exposition and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -82,6 +93,14 @@ class Metrics:
 
     def update_finished(self, seconds: float) -> None:
         self.handler_latency.observe(seconds)
+
+    def database_up(self, up: bool) -> None:
+        """The embedded server went up or down (a SupervisionObserver)."""
+        self.embedded_up.set(1 if up else 0)
+
+    def database_restarted(self) -> None:
+        """The embedded server was started again after it died (a SupervisionObserver)."""
+        self.embedded_restarts.inc()
 
     async def count_checkin(self, services: Services, venue: Venue, visit: Visit) -> None:
         """A check-in hook (Services.checkin_hooks)."""

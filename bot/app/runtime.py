@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, Update
@@ -15,7 +16,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 from bot.app.container import Container
 from bot.app.context import BotContext, QuetmaApplication
-from bot.app.embedded import EmbeddedDatabase
+from bot.app.embedded import EmbeddedDatabase, SupervisionObserver
 from bot.app.persistence import MongoPersistence
 from bot.app.settings import ConfigError, Settings
 from bot.app.telegram_http import AiohttpRequest
@@ -35,23 +36,43 @@ HandlerModule = Callable[[Application[Any, Any, Any, Any, Any, Any]], None]
 AUDIENCES: list[HandlerModule] = [common.register, citizen.register, official.register, owner.register]
 
 
+@dataclass(frozen=True)
+class Database:
+    """The repositories, and the embedded server behind them when no MONGODB_URI is given."""
+
+    repos: Repos
+    embedded: EmbeddedDatabase | None
+
+
 @asynccontextmanager
-async def open_repos(settings: Settings) -> AsyncIterator[Repos]:
-    """Repositories over the configured database, starting the embedded server when none is given."""
+async def open_database(
+    settings: Settings, *, supervise: bool = False, observer: SupervisionObserver | None = None
+) -> AsyncIterator[Database]:
+    """The configured database, starting the embedded server when none is given.
+
+    With `supervise` the embedded server is started again whenever it dies (the running bot).
+    """
     embedded: EmbeddedDatabase | None = None
     if settings.mongodb_uri is not None:
         uri = settings.mongodb_uri.get_secret_value()
     else:
-        embedded = EmbeddedDatabase(settings.data_dir, ping=ping)
+        embedded = EmbeddedDatabase(settings.data_dir, ping=ping, supervise=supervise, observer=observer)
         uri = await embedded.start()
     repos = Repos.open(uri, settings.db_name, tz=settings.tz, retention_days=settings.retention_days)
     try:
         await repos.ensure_indexes()
-        yield repos
+        yield Database(repos=repos, embedded=embedded)
     finally:
         await repos.close()
         if embedded is not None:
             await embedded.stop()
+
+
+@asynccontextmanager
+async def open_repos(settings: Settings) -> AsyncIterator[Repos]:
+    """Repositories over the configured database, starting the embedded server when none is given."""
+    async with open_database(settings) as database:
+        yield database.repos
 
 
 def describe_database(settings: Settings) -> str:

@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +26,14 @@ from telegram import Update
 
 from bot.app.container import build_container
 from bot.app.context import QuetmaApplication
+from bot.app.embedded import EmbeddedDatabase
 from bot.app.metrics import Metrics
 from bot.app.runtime import (
     ALLOWED_UPDATES,
     build_application,
     describe_database,
     observe_updates,
-    open_repos,
+    open_database,
     start_application,
     start_polling,
     stop_application,
@@ -53,6 +55,7 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 METRICS = web.AppKey("metrics", Metrics)
 REPOS = web.AppKey("repos", Repos)
+EMBEDDED = web.AppKey("embedded", EmbeddedDatabase)  # set only when the app runs the embedded server
 TELEGRAM = web.AppKey("telegram", QuetmaApplication)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
@@ -95,8 +98,11 @@ def create_app(
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
-    async with open_repos(app[SETTINGS]) as repos:
-        app[REPOS] = repos
+    # The bot runs for weeks: an embedded server that dies is started again under it.
+    async with open_database(app[SETTINGS], supervise=True, observer=app[METRICS]) as database:
+        app[REPOS] = database.repos
+        if database.embedded is not None:
+            app[EMBEDDED] = database.embedded
         yield
 
 
@@ -167,7 +173,11 @@ async def receive_update(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 with database and sender status; 503 when the database does not answer in time."""
+    """200 with database and sender status; 503 when the database does not answer in time.
+
+    With the embedded server, `embedded_database` tells whether it runs or is being restarted,
+    how many times it was restarted and how it last died.
+    """
     app = request.app
     repos = app[REPOS]
     try:
@@ -179,6 +189,9 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok" if alive else "unavailable",
         "database": "ok" if alive else "unreachable",
     }
+    embedded = app.get(EMBEDDED)
+    if embedded is not None:
+        body["embedded_database"] = asdict(embedded.status())
     body |= app[SCHEDULER].status()
     if alive:
         with suppress(Exception), pymongo.timeout(HEALTH_TIMEOUT):

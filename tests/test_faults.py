@@ -1,0 +1,129 @@
+"""Faults under load: the embedded database killed in the middle of a burst of check-ins."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app.embedded import CONFIG_FILE, RECORD_FILE, EmbeddedDatabase, ServerRecord
+from bot.app.settings import Settings
+from bot.clock import ManualClock
+from bot.venues import register_venue, venue_request
+from storage.database import Repos
+from storage.models import Venue
+from storage.probe import ping
+from tests.botapi import BotApiDouble
+from tests.harness import BotHarness
+
+CITIZENS = range(7001, 7061)
+KILL_AFTER_ACKNOWLEDGED = 8
+BURST_DEADLINE_SECONDS = 90.0
+
+
+@dataclass
+class Supervised:
+    """The bot over a supervised embedded server of its own, so that the test may kill it."""
+
+    bot: BotHarness
+    database: EmbeddedDatabase
+    data_dir: Path
+
+    def server_pid(self) -> int:
+        return ServerRecord.from_json((self.data_dir / RECORD_FILE).read_text()).pid
+
+
+@pytest.fixture
+async def supervised(
+    settings: Settings, botapi: BotApiDouble, clock: ManualClock, tmp_path: Path
+) -> AsyncIterator[Supervised]:
+    data_dir = tmp_path / "fault-db"
+    data_dir.mkdir()
+    # The tests' dates lie in the real past: the server's TTL sweep would delete records mid-test.
+    (data_dir / CONFIG_FILE).write_text("[storage]\nttl_sweep_seconds = 0\n", encoding="utf-8")
+    async with EmbeddedDatabase(data_dir, ping=ping, supervise=True, restart_delay=0.2) as database:
+        repos = Repos.open(database.uri, "faults", tz=settings.tz, retention_days=21)
+        try:
+            await repos.ensure_indexes()
+            bot = await BotHarness.start(settings, repos, botapi, clock)
+            try:
+                yield Supervised(bot=bot, database=database, data_dir=data_dir)
+            finally:
+                await bot.stop()
+        finally:
+            await repos.close()
+
+
+async def make_venue(bot: BotHarness) -> Venue:
+    regions = bot.services.regions
+    hanoi = regions.match_province("Hà Nội")
+    request = venue_request(
+        name="Phòng khám Đức Thành",
+        address="237 Âu Cơ",
+        region=regions.match_ward(hanoi.id, "Ba Đình"),
+        category="clinic",
+    )
+    return await register_venue(bot.services, request)
+
+
+def acknowledged(api: BotApiDouble, venue: Venue) -> set[int]:
+    """The citizens who were told their check-in at `venue` was recorded."""
+    return {
+        int(call.chat_id)
+        for call in api.calls_of("sendMessage")
+        if call.ok and call.chat_id is not None and venue.name in (call.text or "")
+    }
+
+
+async def test_every_acknowledged_checkin_survives_a_database_killed_mid_burst(
+    supervised: Supervised, botapi: BotApiDouble
+) -> None:
+    bot = supervised.bot
+    venue = await make_venue(bot)
+    payload = bot.link_payload(venue.code)
+    killed = supervised.server_pid()
+
+    async def scan(user: int) -> None:
+        await bot.send(user, f"/start {payload}")
+
+    burst = [asyncio.create_task(scan(user), name=f"scan:{user}") for user in CITIZENS]
+    try:
+        # Kill the server once some check-ins are confirmed and the rest are still in flight.
+        await botapi.wait_for(
+            "sendMessage",
+            count=KILL_AFTER_ACKNOWLEDGED,
+            predicate=lambda call: venue.name in (call.text or ""),
+            timeout=BURST_DEADLINE_SECONDS,
+        )
+        os.kill(killed, signal.SIGKILL)
+        async with asyncio.timeout(BURST_DEADLINE_SECONDS):
+            await asyncio.gather(*burst)
+    finally:
+        for task in burst:
+            task.cancel()
+        await asyncio.gather(*burst, return_exceptions=True)
+
+    status = supervised.database.status()
+    assert status.restarts == 1 and status.state == "running"
+    told = acknowledged(botapi, venue)
+    assert KILL_AFTER_ACKNOWLEDGED <= len(told) < len(CITIZENS), "the kill happened mid-burst"
+    stored: dict[int, int] = {}
+    async for visit in bot.repos.db["visits"].find({"venue_code": venue.code}):
+        stored[visit["user_id"]] = stored.get(visit["user_id"], 0) + 1
+    assert all(count == 1 for count in stored.values()), f"stored more than once: {stored}"
+    assert told <= set(stored), f"acknowledged but not stored: {sorted(told - set(stored))}"
+    # Not asserted here: a citizen told "something went wrong" whose visit was stored all the
+    # same (a handful per run). Answering once, and only for what is stored, is the check-in
+    # path's own change (issue 9, item 13); the re-scan below shows such a visit is not doubled.
+
+    # Those who were not confirmed scan again, and the bot, on the restarted server, records them.
+    for user in sorted(set(CITIZENS) - told):
+        await bot.send(user, f"/start {payload}")
+    assert acknowledged(botapi, venue) == set(CITIZENS)
+    visits = await bot.repos.db["visits"].count_documents({"venue_code": venue.code})
+    assert visits == len(CITIZENS)
