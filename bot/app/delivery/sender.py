@@ -24,6 +24,7 @@ from typing import Any
 
 from telegram import Bot
 
+from bot.app.delivery.claims import ClaimCheck
 from bot.app.delivery.errors import SendFailure, Verdict, classify
 from bot.app.delivery.pacing import DeliveryConfig, Pacer
 from bot.app.delivery.queue import ReadyQueue
@@ -93,6 +94,7 @@ class Sender:
         self._writer = SettlementWriter(
             outbox, self.owner, batch=config.settle_batch, delay=config.settle_delay
         )
+        self._claims = ClaimCheck(outbox, self.owner)
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -263,6 +265,7 @@ class Sender:
             for task in late:  # still on the wire: their claims stay and are recovered by the next sender
                 task.cancel()
         try:
+            await self._claims.close()
             await self._writer.close()
             untried = [message.key for message in self._ready.take_all()]
             await self._outbox.release(self.owner, untried, self._clock.now())
@@ -275,6 +278,10 @@ class Sender:
 
     async def _deliver(self, message: QueuedMessage) -> None:
         try:
+            if not await self._claims.held(message.key):
+                # Cancelled while it waited here (its recipient used /forget) or taken back.
+                self.stats.dropped += 1
+                return
             settlement = await self._attempt(message)
             if settlement is not None:
                 await self._writer.write(settlement)
