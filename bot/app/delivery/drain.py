@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.app.delivery.pacing import DeliveryConfig
-from bot.app.delivery.sender import Sender, SenderStats
+from bot.app.delivery.sender import Sender
+from bot.app.delivery.stats import SenderStats
 from bot.app.delivery.transport import build_sender_bot
 from bot.app.settings import Settings
 from bot.clock import Clock

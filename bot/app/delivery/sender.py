@@ -18,7 +18,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from bot.app.delivery.errors import SendFailure, Verdict, classify
 from bot.app.delivery.pacing import DeliveryConfig, Pacer
 from bot.app.delivery.queue import ReadyQueue
 from bot.app.delivery.settlements import SettlementWriter, retry_settlement
+from bot.app.delivery.stats import SenderStats, Tally
 from bot.app.delivery.transport import send_queued
 from bot.app.metrics import Metrics
 from bot.clock import Clock, SystemClock
@@ -36,19 +36,6 @@ from storage.outbox import DROPPED, FAILED, SENT, OutboxRepo, QueuedMessage, Set
 from storage.users import UserRepo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SenderStats:
-    """What one sender did since it started."""
-
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    dropped: int = 0
-    retried: int = 0
-    flood_waits: int = 0
-    recovered: int = 0
 
 
 class Sender:
@@ -68,7 +55,7 @@ class Sender:
     ) -> None:
         self.owner = owner or f"sender-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.config = config
-        self.stats = SenderStats()
+        self._tally = Tally(metrics)
         self.pacer = Pacer(
             config.rate,
             chat_interval=config.chat_interval,
@@ -80,7 +67,6 @@ class Sender:
         self._users = users
         self._bot = bot
         self._clock: Clock = clock or SystemClock()
-        self._metrics = metrics
         self._monotonic = monotonic
         self._ready = ReadyQueue()
         self._slots = asyncio.Semaphore(config.concurrency)
@@ -97,6 +83,10 @@ class Sender:
         self._claims = ClaimCheck(outbox, self.owner)
 
     # -- control ----------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> SenderStats:
+        return self._tally.stats
 
     @property
     def running(self) -> bool:
@@ -137,8 +127,7 @@ class Sender:
         self._stopping = False
         self.stats.recovered += await self._outbox.recover(self.owner, self._clock.now())
         writer = asyncio.create_task(self._writer.run(), name="outbox-settlements")
-        if self._metrics is not None:
-            self._metrics.send_rate.set(self.pacer.rate)
+        self._tally.rate(self.pacer.rate)
         try:
             while not self._stopping:
                 self._maybe_claim()
@@ -301,9 +290,7 @@ class Sender:
             elif failure.reason == "invalid-token":
                 log.error("Telegram refused the bot token while sending; check BOT_TOKEN")
             return await self._failed_send(message, failure)
-        self.stats.sent += 1
-        if self._metrics is not None:
-            self._metrics.sent.labels(message.kind).inc()
+        self._tally.sent(message.kind)
         return Settlement(message.key, SENT, self._clock.now(), message_id=sent.message_id)
 
     async def _failed_send(self, message: QueuedMessage, failure: SendFailure) -> Settlement | None:
@@ -313,9 +300,7 @@ class Sender:
         if failure.verdict is Verdict.UNREACHABLE:
             return await self._unreachable(message, failure)
         if failure.verdict is Verdict.RETRY and message.attempts + 1 < self.config.max_attempts:
-            self.stats.retried += 1
-            if self._metrics is not None:
-                self._metrics.retried.labels(failure.reason).inc()
+            self._tally.retried(failure.reason)
             return retry_settlement(
                 message,
                 failure.reason,
@@ -324,7 +309,7 @@ class Sender:
                 backoff=self.config.backoff,
                 cap=self.config.backoff_cap,
             )
-        self._count_failed(failure.reason)
+        self._tally.failed(failure.reason)
         log.warning("message %s failed for good: %s", message.key, failure.reason)
         return Settlement(message.key, FAILED, self._clock.now(), reason=failure.reason, error=failure.error)
 
@@ -332,10 +317,7 @@ class Sender:
         """A 429: pause everything, slow down, and try this message again after the pause."""
         now = self._monotonic()
         self.pacer.flood(now, retry_after, slowdown=self.config.slowdown, min_factor=self.config.min_factor)
-        self.stats.flood_waits += 1
-        if self._metrics is not None:
-            self._metrics.flood_waits.inc()
-            self._metrics.send_rate.set(self.pacer.rate)
+        self._tally.flood_wait(self.pacer.rate)
         log.warning(
             "Telegram asked to wait %.0f s (429); sending at %.1f/s afterwards", retry_after, self.pacer.rate
         )
@@ -360,10 +342,5 @@ class Sender:
                 self.owner, [Settlement(m.key, DROPPED, now, reason=reason, attempted=False) for m in local]
             )
         self.stats.dropped += dropped + len(local)
-        self._count_failed(reason, 1 + dropped + len(local))
+        self._tally.failed(reason, 1 + dropped + len(local))
         return Settlement(message.key, FAILED, now, reason=reason, error=failure.error)
-
-    def _count_failed(self, reason: str, messages: int = 1) -> None:
-        self.stats.failed += 1
-        if self._metrics is not None:
-            self._metrics.failed.labels(reason).inc(messages)
