@@ -3,8 +3,8 @@
 - `pacing`: how fast (`DeliveryConfig`, `Pacer`);
 - `errors`: what a failed send means (`classify`);
 - `settlements`: outcomes stored in batches;
-- `queue`, `sender`: the claim and send loop (`Sender`);
-- `claims`: the last look before a send (a message cancelled by /forget never goes);
+- `claiming`, `queue`, `sender`: the claim and send loop (`Sender`);
+- `claim_check`: the last look before a send (a message cancelled by /forget never goes);
 - `stats`: what a sender did, mirrored into the metrics;
 - `transport`: the sender's own Bot and the Bot API call;
 - `drain`: a one-off run until nothing is due (`drain_outbox`).

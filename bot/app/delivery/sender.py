@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import socket
 import time
@@ -23,7 +22,8 @@ from typing import Any
 
 from telegram import Bot
 
-from bot.app.delivery.claims import ClaimCheck
+from bot.app.delivery.claim_check import ClaimCheck
+from bot.app.delivery.claiming import Claimer
 from bot.app.delivery.errors import SendFailure, Verdict, classify
 from bot.app.delivery.pacing import DeliveryConfig, Pacer
 from bot.app.delivery.queue import ReadyQueue
@@ -71,10 +71,18 @@ class Sender:
         self._ready = ReadyQueue()
         self._slots = asyncio.Semaphore(config.concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._claim_task: asyncio.Task[int] | None = None
-        self._next_claim = -math.inf
-        self._next_expiry_sweep = -math.inf
         self._wake = asyncio.Event()
+        self._claimer = Claimer(
+            outbox,
+            self.owner,
+            self._ready,
+            self.pacer,
+            config=config,
+            clock=self._clock,
+            monotonic=monotonic,
+            stats=self._tally.stats,
+            wake=self._wake,
+        )
         self._stopping = False
         self._running = False
         self._writer = SettlementWriter(
@@ -130,70 +138,20 @@ class Sender:
         self._tally.rate(self.pacer.rate)
         try:
             while not self._stopping:
-                self._maybe_claim()
+                self._claimer.maybe_start()
                 if not self._ready:
-                    if self._claim_task is not None:
-                        await asyncio.wait([self._claim_task])
+                    if self._claimer.task is not None:
+                        await asyncio.wait([self._claimer.task])
                         continue
                     if until_idle and await self._idle():
                         break
-                    resume = max(self._next_claim, self.pacer.paused_until)
+                    resume = max(self._claimer.next_claim, self.pacer.paused_until)
                     await self._nap(max(0.01, resume - self._monotonic()))
                     continue
                 await self._dispatch_head()
         finally:
             await self._wind_down(writer)
             self._running = False
-
-    # -- claiming ---------------------------------------------------------------------------------
-
-    def _maybe_claim(self) -> None:
-        now = self._monotonic()
-        if (
-            self._claim_task is not None
-            or len(self._ready) >= self.config.low_water
-            or now < self._next_claim
-            or now < self.pacer.paused_until
-        ):
-            return
-        self._claim_task = asyncio.create_task(self._claim(), name="outbox-claim")
-
-    async def _claim(self) -> int:
-        """Claim a batch into the local queue; how many were claimed."""
-        try:
-            return await self._claim_batch()
-        except Exception:
-            log.warning("claiming from the outbox failed; trying again shortly", exc_info=True)
-            self._next_claim = self._monotonic() + self.config.poll_interval
-            return 0
-        finally:
-            self._claim_task = None
-
-    async def _claim_batch(self) -> int:
-        moment = self._clock.now()
-        if self._monotonic() >= self._next_expiry_sweep:
-            self._next_expiry_sweep = self._monotonic() + 60
-            self.stats.recovered += await self._outbox.requeue_expired(moment)
-        claimed = await self._outbox.claim(
-            self.owner, moment, limit=self.config.batch_size, lease=self.config.claim_lease
-        )
-        self.stats.claimed += len(claimed)
-        if not claimed:
-            self._next_claim = self._monotonic() + self.config.poll_interval
-            return 0
-        later = self._ready.place(
-            claimed,
-            self._monotonic(),
-            chat_ready_at=self.pacer.chat_ready_at,
-            gap=self.pacer.chat_gap,
-            horizon=self.config.defer_horizon,
-        )
-        if later:
-            # One chat has more than a few messages waiting: the rest go back for later claims.
-            when = moment + timedelta(seconds=self.config.defer_horizon)
-            await self._outbox.release(self.owner, [m.key for m in later], when)
-        self._wake.set()
-        return len(claimed)
 
     # -- dispatching ------------------------------------------------------------------------------
 
@@ -238,7 +196,7 @@ class Sender:
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
             return False
-        if self._ready or await self._claim() > 0:
+        if self._ready or await self._claimer.claim() > 0:
             return False
         recovered = await self._outbox.recover(self.owner, self._clock.now())
         self.stats.recovered += recovered
@@ -246,9 +204,9 @@ class Sender:
 
     async def _wind_down(self, writer: asyncio.Task[None]) -> None:
         self._stopping = True
-        if self._claim_task is not None:
+        if self._claimer.task is not None:
             # Let a claim finish, so what it took is in the local queue and released below.
-            await asyncio.wait([self._claim_task], timeout=self.config.shutdown_grace)
+            await asyncio.wait([self._claimer.task], timeout=self.config.shutdown_grace)
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=self.config.shutdown_grace)
             for task in late:  # still on the wire: their claims stay and are recovered by the next sender
