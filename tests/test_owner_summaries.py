@@ -8,14 +8,19 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from bot.app.container import build_container
+from bot.app.settings import Settings
+from bot.clock import ManualClock
 from bot.i18n import gettext_for
 from bot.summaries import (
+    OwnerSummaries,
     build_summary,
     covered_window,
     render_hourly_chart,
     render_summary,
 )
 from bot.venues import register_venue, venue_request
+from storage.database import Repos
 from storage.models import Venue, VenueDay
 from tests.harness import BotHarness, button_data
 
@@ -179,3 +184,35 @@ def test_summary_arithmetic_and_rendering() -> None:
     png = render_hourly_chart(summary, gettext_for("vi"))
     again = render_hourly_chart(build_summary(venue, date(2026, 11, 18), 21, days), gettext_for("en"))
     assert png.startswith(b"\x89PNG") and again.startswith(b"\x89PNG") and png != again
+
+
+async def test_the_use_case_queues_once_without_telegram(
+    settings: Settings, repos: Repos, clock: ManualClock
+) -> None:
+    services = (await build_container(settings, repos, clock=clock)).services
+    hanoi = services.regions.match_province("Hà Nội")
+    request = venue_request(
+        name="Phở Bát Đàn",
+        address="49 Bát Đàn",
+        region=services.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
+        category="food",
+        owner_id=OWNER,
+    )
+    clock.set(at(19, 8))
+    venue = await register_venue(services, request)
+    clock.set(at(19, 12, 30))
+    await repos.checkins.check_in(venue, 8500, clock.now())
+    summaries_of = OwnerSummaries(
+        venues=repos.venues,
+        checkins=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        clock=clock,
+        tz=TZ,
+    )
+    clock.set(at(19, 21))
+    assert await summaries_of.queue(date(2026, 11, 19), 21) == 1
+    assert await summaries_of.queue(date(2026, 11, 19), 21) == 0, "never twice"
+    message = await repos.outbox.get(f"owner-summary:{venue.code}:2026-11-19")
+    assert message is not None and message["chat_id"] == OWNER and message["meta"]["checkins"] == 1
+    assert "Phở Bát Đàn" in message["text"] and message["photo"] is not None
