@@ -47,9 +47,16 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SENDER = """
 import asyncio
 from bot.app.delivery import drain_outbox
+from bot.app.runtime import open_repos
 from bot.app.settings import Settings
 
-stats = asyncio.run(drain_outbox(Settings.from_env()))
+
+async def main(settings):
+    async with open_repos(settings) as repos:
+        return await drain_outbox(settings, repos.outbox, repos.users)
+
+
+stats = asyncio.run(main(Settings.from_env()))
 print(stats.sent, stats.recovered)
 """
 

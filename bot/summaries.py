@@ -10,17 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bot.clock import local_midnight
-from bot.i18n import Gettext, format_number, format_signed, gettext_for
-from bot.presence import busiest, hour_span, recipient_languages
-from bot.services import Services
+from bot.clock import Clock, local_midnight
+from bot.i18n import Gettext, format_number, format_signed, gettext_for, pick_language
+from bot.presence import busiest, hour_span
+from storage.checkins import CheckinRepo
 from storage.models import Venue, VenueDay
-from storage.outbox import OutboundMessage
+from storage.outbox import OutboundMessage, OutboxRepo
+from storage.users import UserRepo
+from storage.venues import VenueRepo
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,9 @@ def covered_window(day: date, summary_hour: int) -> tuple[date, int]:
     return day, summary_hour
 
 
-def due_at(day: date, summary_hour: int, services: Services) -> datetime:
+def due_at(day: date, summary_hour: int, tz: ZoneInfo) -> datetime:
     """The UTC moment a venue's summary for `day` is due."""
-    return local_midnight(day, services.settings.tz) + timedelta(hours=summary_hour)
+    return local_midnight(day, tz) + timedelta(hours=summary_hour)
 
 
 @dataclass(frozen=True)
@@ -240,35 +243,57 @@ async def summary_message(summary: OwnerSummary, owner_id: int, lang: str) -> Ou
     )
 
 
-async def queue_owner_summaries(services: Services, day: date, hour: int | None) -> int:
-    """Queue the summary of every venue whose summary hour is `hour` on local `day`; how many were new.
+@dataclass(frozen=True)
+class OwnerSummaries:
+    """Queues owners' evening summaries: one message per venue and day, whatever runs it how often."""
 
-    With `hour` None (catching up), every venue whose summary hour has come by now. Muted
-    owners, deactivated venues and summaries already queued are skipped, so running it twice
-    sends nothing twice.
-    """
-    now = services.now()
-    queued = 0
-    async for venues in services.repos.venues.with_summaries(hour):
-        pending: list[tuple[Venue, int, date, int]] = []
-        for venue in venues:
-            owner = venue.owner_id
-            summary_hour = venue.settings.summary_hour
-            if owner is None or (hour is None and due_at(day, summary_hour, services) > now):
-                continue
-            covered, until_hour = covered_window(day, summary_hour)
-            if await services.repos.outbox.get(summary_key(venue.code, covered)) is not None:
-                continue
-            pending.append((venue, owner, covered, until_hour))
-        if not pending:
-            continue
+    venues: VenueRepo
+    checkins: CheckinRepo
+    users: UserRepo
+    outbox: OutboxRepo
+    clock: Clock
+    tz: ZoneInfo
+
+    async def queue(self, day: date, hour: int | None) -> int:
+        """Queue the summary of every venue whose summary hour is `hour` on local `day`; how many were new.
+
+        With `hour` None (catching up), every venue whose summary hour has come by now. Muted
+        owners, deactivated venues and summaries already queued are skipped, so running it twice
+        sends nothing twice.
+        """
+        now = self.clock.now()
+        queued = 0
+        async for venues in self.venues.with_summaries(hour):
+            pending: list[tuple[Venue, int, date, int]] = []
+            for venue in venues:
+                owner = venue.owner_id
+                summary_hour = venue.settings.summary_hour
+                if owner is None or (hour is None and due_at(day, summary_hour, self.tz) > now):
+                    continue
+                covered, until_hour = covered_window(day, summary_hour)
+                if await self.outbox.get(summary_key(venue.code, covered)) is not None:
+                    continue
+                pending.append((venue, owner, covered, until_hour))
+            if pending:
+                queued += await self.outbox.enqueue_many(await self._messages(pending), now)
+        log.info("owner summaries for %s hour %s: %d queued", day, hour, queued)
+        return queued
+
+    async def _messages(self, pending: list[tuple[Venue, int, date, int]]) -> list[OutboundMessage]:
         first = min(covered for _, _, covered, _ in pending) - timedelta(days=COMPARISON_DAYS)
         last = max(covered for _, _, covered, _ in pending)
-        counters = await services.repos.checkins.venue_days_many(
+        counters = await self.checkins.venue_days_many(
             [venue.code for venue, _, _, _ in pending], first.isoformat(), last.isoformat()
         )
-        languages = await recipient_languages(services, [owner for _, owner, _, _ in pending])
-        messages = [
+        owners = list(dict.fromkeys(owner for _, owner, _, _ in pending))
+        profiles = await self.users.get_many(owners)
+        languages = {
+            owner: pick_language(profile.language, profile.telegram_language)
+            if (profile := profiles.get(owner))
+            else pick_language(None, None)
+            for owner in owners
+        }
+        return [
             await summary_message(
                 build_summary(venue, covered, until_hour, counters.get(venue.code, [])),
                 owner,
@@ -276,6 +301,3 @@ async def queue_owner_summaries(services: Services, day: date, hour: int | None)
             )
             for venue, owner, covered, until_hour in pending
         ]
-        queued += await services.repos.outbox.enqueue_many(messages, now)
-    log.info("owner summaries for %s hour %s: %d queued", day, hour, queued)
-    return queued

@@ -214,7 +214,42 @@ class OutboxRepo:
         result = await self._outbox.update_many({"chat_id": chat_id, "state": PENDING}, {"$set": fields})
         return result.modified_count
 
+    async def cancel_for(self, chat_id: int, now: datetime) -> int:
+        """Forget a person: drop every message to them not yet sent, claimed ones included, and keep
+        no content of any message to them; how many were cancelled.
+
+        A sender holding one of these claims finds it gone when it checks just before sending (`held`).
+        """
+        cancelled = await self._outbox.update_many(
+            {"chat_id": chat_id, "state": {"$in": [PENDING, SENDING]}},
+            {
+                "$set": {
+                    "state": DROPPED,
+                    "reason": "forgotten",
+                    "finished_at": now,
+                    "expires_at": now + KEEP_FINISHED,
+                },
+                "$unset": _UNCLAIM,
+            },
+        )
+        # Sent and failed ones too: only the key (refusing a duplicate) and the outcome stay until expiry.
+        await self._outbox.update_many(
+            {"chat_id": chat_id},
+            {
+                "$set": {"text": "", "meta": {}},
+                "$unset": {"photo": "", "document": "", "filename": "", "reply_markup": ""},
+            },
+        )
+        return cancelled.modified_count
+
     # -- delivery side ----------------------------------------------------------------------------
+
+    async def held(self, owner: str, keys: list[str]) -> set[str]:
+        """Which of these messages `owner` still holds claimed (not cancelled, not taken back)."""
+        cursor = self._outbox.find(
+            {"_id": {"$in": keys}, "state": SENDING, "claimed_by": owner}, projection={"_id": 1}
+        )
+        return {doc["_id"] async for doc in cursor}
 
     async def claim(self, owner: str, now: datetime, *, limit: int, lease: timedelta) -> list[QueuedMessage]:
         """Claim up to `limit` due messages for `owner`, most urgent and oldest first."""

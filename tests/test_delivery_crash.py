@@ -23,11 +23,18 @@ MESSAGES = 300
 SENDER = """
 import asyncio, sys
 from bot.app.delivery import DeliveryConfig, drain_outbox
+from bot.app.runtime import open_repos
 from bot.app.settings import Settings
+
+
+async def main(settings, config):
+    async with open_repos(settings) as repos:
+        return await drain_outbox(settings, repos.outbox, repos.users, config=config)
+
 
 settings = Settings.from_env()
 config = DeliveryConfig.from_settings(settings, concurrency=int(sys.argv[1]), poll_interval=0.05)
-stats = asyncio.run(drain_outbox(settings, config=config))
+stats = asyncio.run(main(settings, config))
 print(stats.sent, stats.recovered)
 """
 

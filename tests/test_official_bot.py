@@ -579,7 +579,7 @@ async def test_exposure_alerts_reach_exactly_the_people_who_were_there(bot: BotH
 
     # The delivery engine sends them: exactly those two people get a message.
     bot.api.clear()
-    await drain_outbox(bot.services.settings, clock=bot.clock)
+    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     recipients = sorted(int(c.params["chat_id"]) for c in bot.api.calls_of("sendMessage"))
     assert recipients == [CITIZEN, OTHER]
 

@@ -158,7 +158,7 @@ async def test_the_officials_story_end_to_end(cli_env: str, bot: BotHarness) -> 
     calls = await bot.send(OFFICIAL, f"/exposure {venues[0].code} 2026-11-22 08:00 2026-11-22 12:00")
     await bot.press(OFFICIAL, button_data(calls, "Gửi cảnh báo"))
     bot.api.clear()
-    await drain_outbox(bot.services.settings, clock=bot.clock)
+    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     sent = {int(c.params["chat_id"]): c.text or "" for c in bot.api.calls_of("sendMessage")}
     assert {CITIZEN, OTHER} <= set(sent) and set(sent) <= {CITIZEN, OTHER, OFFICIAL}
     assert all("Quán Phở Thìn" in sent[user] for user in (CITIZEN, OTHER))

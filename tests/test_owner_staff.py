@@ -160,7 +160,7 @@ async def test_a_removed_staff_member_is_told_once_in_their_language(bot: BotHar
     assert notices[0]["meta"] == {"venue": venue.code}
 
     bot.api.clear()
-    await drain_outbox(bot.services.settings, clock=bot.clock)
+    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     sent = [(int(c.params["chat_id"]), c.text) for c in bot.api.calls_of("sendMessage")]
     to_former_staff = sorted(item for item in sent if item[0] != OWNER)  # the owner had join notices
     assert to_former_staff == [(HELPER, notices[0]["text"]), (SECOND, notices[1]["text"])]
@@ -185,7 +185,7 @@ async def test_removing_someone_who_blocked_the_bot_still_removes_them(bot: BotH
     assert any("No staff yet." in t for t in texts(calls)), "the owner sees the updated panel"
     assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
 
-    await drain_outbox(bot.services.settings, clock=bot.clock)
+    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     [notice] = await removal_notices(bot)
     assert (notice["chat_id"], notice["state"], notice["reason"]) == (HELPER, "failed", "blocked")
     assert (await bot.repos.venues.require(venue.code)).staff_ids == ()

@@ -8,15 +8,19 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from bot.app.container import build_container
+from bot.app.settings import Settings
+from bot.clock import ManualClock
 from bot.i18n import gettext_for
 from bot.summaries import (
+    OwnerSummaries,
     build_summary,
     covered_window,
-    queue_owner_summaries,
     render_hourly_chart,
     render_summary,
 )
 from bot.venues import register_venue, venue_request
+from storage.database import Repos
 from storage.models import Venue, VenueDay
 from tests.harness import BotHarness, button_data
 
@@ -68,7 +72,7 @@ async def test_summary_figures_match_the_check_ins_and_carry_a_chart(bot: BotHar
     await scan_at(bot, at(19, 20, 30), 8203, venue)
     bot.clock.set(at(19, 21))
 
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 21) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 21) == 1
     [message] = await summaries(bot)
     assert message["_id"] == f"owner-summary:{venue.code}:2026-11-19"
     assert message["chat_id"] == OWNER and message["state"] == "pending"
@@ -95,7 +99,7 @@ async def test_summary_figures_match_the_check_ins_and_carry_a_chart(bot: BotHar
 async def test_zero_check_ins_get_a_nudge_instead(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     bot.clock.set(at(19, 21))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 21) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 21) == 1
     [message] = await summaries(bot)
     assert message["_id"] == f"owner-summary:{venue.code}:2026-11-19"
     assert "chưa có ai check-in" in message["text"], "Vietnamese for an owner the bot never met"
@@ -109,7 +113,7 @@ async def test_muted_and_deactivated_venues_get_nothing(bot: BotHarness) -> None
     await bot.press(OWNER, f"ven:offyes:{closed.code}", language_code="en")
     await scan_at(bot, at(19, 10), 8300, muted)
     bot.clock.set(at(19, 21))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 21) == 0
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 21) == 0
     assert await summaries(bot) == []
 
 
@@ -120,15 +124,15 @@ async def test_only_venues_due_at_this_hour_and_never_twice(bot: BotHarness) -> 
     late = await make_venue(bot, "Quán khuya", owner=OTHER_OWNER)
     await bot.press(OTHER_OWNER, f"ven:hour:{late.code}:23", language_code="en")
     bot.clock.set(at(19, 18))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 18) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 18) == 1
     assert [m["meta"]["venue"] for m in await summaries(bot)] == [early.code]
     bot.clock.set(at(19, 21))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 21) == 1
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), 21) == 0
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 21) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), 21) == 0
     bot.clock.set(at(19, 22))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), None) == 0, "catch-up: 23:00 not due"
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), None) == 0, "catch-up: 23:00 not due"
     bot.clock.set(at(19, 23, 5))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 19), None) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 19), None) == 1
     assert sorted(m["meta"]["venue"] for m in await summaries(bot)) == sorted(
         [early.code, evening.code, late.code]
     )
@@ -139,7 +143,7 @@ async def test_a_midnight_summary_reports_the_day_that_ended(bot: BotHarness) ->
     await bot.press(OWNER, f"ven:hour:{venue.code}:00", language_code="en")
     await scan_at(bot, at(19, 23, 30), 8400, venue)
     bot.clock.set(at(20, 0))
-    assert await queue_owner_summaries(bot.services, date(2026, 11, 20), 0) == 1
+    assert await bot.container.owner_summaries.queue(date(2026, 11, 20), 0) == 1
     [message] = await summaries(bot)
     assert message["_id"] == f"owner-summary:{venue.code}:2026-11-19"
     assert "Check-ins: 1" in message["text"]
@@ -180,3 +184,35 @@ def test_summary_arithmetic_and_rendering() -> None:
     png = render_hourly_chart(summary, gettext_for("vi"))
     again = render_hourly_chart(build_summary(venue, date(2026, 11, 18), 21, days), gettext_for("en"))
     assert png.startswith(b"\x89PNG") and again.startswith(b"\x89PNG") and png != again
+
+
+async def test_the_use_case_queues_once_without_telegram(
+    settings: Settings, repos: Repos, clock: ManualClock
+) -> None:
+    services = (await build_container(settings, repos, clock=clock)).services
+    hanoi = services.regions.match_province("Hà Nội")
+    request = venue_request(
+        name="Phở Bát Đàn",
+        address="49 Bát Đàn",
+        region=services.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
+        category="food",
+        owner_id=OWNER,
+    )
+    clock.set(at(19, 8))
+    venue = await register_venue(services, request)
+    clock.set(at(19, 12, 30))
+    await repos.checkins.check_in(venue, 8500, clock.now())
+    summaries_of = OwnerSummaries(
+        venues=repos.venues,
+        checkins=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        clock=clock,
+        tz=TZ,
+    )
+    clock.set(at(19, 21))
+    assert await summaries_of.queue(date(2026, 11, 19), 21) == 1
+    assert await summaries_of.queue(date(2026, 11, 19), 21) == 0, "never twice"
+    message = await repos.outbox.get(f"owner-summary:{venue.code}:2026-11-19")
+    assert message is not None and message["chat_id"] == OWNER and message["meta"]["checkins"] == 1
+    assert "Phở Bát Đàn" in message["text"] and message["photo"] is not None

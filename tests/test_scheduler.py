@@ -7,18 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.app.container import build_container
-from bot.app.delivery import DeliveryConfig, build_sender_bot
+from bot.app.container import Container, build_container
+from bot.app.delivery import DeliveryConfig, Sender, build_sender_bot
+from bot.app.jobs import AUTO_CHECKOUT, INACTIVE, OFFICIAL_SUMMARIES, OWNER_SUMMARIES, JobRunner
 from bot.app.metrics import Metrics
-from bot.app.scheduler import (
-    AUTO_CHECKOUT,
-    INACTIVE,
-    LEASE_NAME,
-    OFFICIAL_SUMMARIES,
-    OWNER_SUMMARIES,
-    JobRunner,
-    Scheduler,
-)
+from bot.app.scheduler import LEASE_NAME, Scheduler, SenderFactory
 from bot.app.settings import Settings
 from bot.clock import ManualClock
 from bot.services import Services
@@ -33,8 +26,43 @@ OWNER = 7100
 
 
 @pytest.fixture
-async def services(settings: Settings, repos: Repos, clock: ManualClock) -> Services:
-    return (await build_container(settings, repos, clock=clock)).services
+async def container(settings: Settings, repos: Repos, clock: ManualClock) -> Container:
+    return await build_container(settings, repos, clock=clock)
+
+
+@pytest.fixture
+def services(container: Container) -> Services:
+    return container.services
+
+
+def job_runner(container: Container, owner: str, metrics: Metrics | None = None) -> JobRunner:
+    return JobRunner(
+        container.jobs,
+        container.repos.job_runs,
+        clock=container.clock,
+        tz=container.settings.tz,
+        owner=owner,
+        metrics=metrics,
+    )
+
+
+def scheduler_of(
+    container: Container,
+    instance: str,
+    *,
+    metrics: Metrics | None = None,
+    sender: SenderFactory | None = None,
+) -> Scheduler:
+    return Scheduler(
+        container.jobs,
+        leases=container.repos.leases,
+        job_runs=container.repos.job_runs,
+        clock=container.clock,
+        tz=container.settings.tz,
+        sender=sender,
+        metrics=metrics,
+        instance=instance,
+    )
 
 
 async def make_venue(services: Services, *, owner: int = OWNER, summary_hour: int = 21) -> Venue:
@@ -55,17 +83,19 @@ def at(clock: ManualClock, hour: int, minute: int = 0, days: int = 0) -> None:
     clock.set(datetime(2026, 11, 19, hour, minute, tzinfo=TZ) + timedelta(days=days))
 
 
-async def test_a_job_runs_once_per_period_even_across_restarts(services: Services) -> None:
+async def test_a_job_runs_once_per_period_even_across_restarts(
+    container: Container, services: Services
+) -> None:
     calls: list[str] = []
 
     async def action() -> dict[str, Any]:
         calls.append("ran")
         return {"queued": 3}
 
-    first = JobRunner(services, owner="instance-a")
+    first = job_runner(container, "instance-a")
     assert (await first.run_period("demo", "2026-11-19", action)).ran
     assert not (await first.run_period("demo", "2026-11-19", action)).ran
-    restarted = JobRunner(services, owner="instance-b")
+    restarted = job_runner(container, "instance-b")
     assert not (await restarted.run_period("demo", "2026-11-19", action)).ran
     assert (await restarted.run_period("demo", "2026-11-20", action)).ran
     assert calls == ["ran", "ran"]
@@ -74,12 +104,12 @@ async def test_a_job_runs_once_per_period_even_across_restarts(services: Service
 
 
 async def test_a_run_left_running_by_a_dead_leader_is_taken_over_and_a_failed_one_retried(
-    services: Services, clock: ManualClock
+    container: Container, services: Services, clock: ManualClock
 ) -> None:
     runs = services.repos.job_runs
     assert await runs.begin("demo", "p1", "dead-leader", clock.now(), stale_before=clock.now())
     clock.advance(timedelta(seconds=40))
-    successor = JobRunner(services, owner="successor")
+    successor = job_runner(container, "successor")
     successor.leader_since = clock.now()  # took the lease after the dead leader started the run
 
     async def ok() -> dict[str, Any]:
@@ -97,9 +127,11 @@ async def test_a_run_left_running_by_a_dead_leader_is_taken_over_and_a_failed_on
     assert (await successor.run_period("demo", "p2", ok)).ran
 
 
-async def test_catch_up_runs_the_missed_periods_of_today_once(services: Services, clock: ManualClock) -> None:
+async def test_catch_up_runs_the_missed_periods_of_today_once(
+    container: Container, services: Services, clock: ManualClock
+) -> None:
     at(clock, 9, 20)  # the bot was down since last night and starts at 09:20
-    runner = JobRunner(services, owner="leader")
+    runner = job_runner(container, "leader")
     ran = await runner.catch_up()
     periods = {(o.job, o.period) for o in ran}
     assert {(OWNER_SUMMARIES, f"2026-11-19T{h:02d}") for h in range(10)} <= periods
@@ -113,15 +145,19 @@ async def test_catch_up_runs_the_missed_periods_of_today_once(services: Services
 
 
 async def test_catch_up_before_the_officials_hour_leaves_their_report_for_later(
-    services: Services, clock: ManualClock
+    container: Container, services: Services, clock: ManualClock
 ) -> None:
     at(clock, 6, 30)
-    ran = await JobRunner(services, owner="leader").catch_up()
+    ran = await job_runner(container, "leader").catch_up()
     assert OFFICIAL_SUMMARIES not in {o.job for o in ran}
 
 
 async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delivers(
-    services: Services, botapi: BotApiDouble, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    container: Container,
+    services: Services,
+    botapi: BotApiDouble,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     venue = await make_venue(services, summary_hour=9)
@@ -130,9 +166,14 @@ async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delive
     await services.repos.checkins.check_in(venue, 5001, clock.now())
     at(clock, 9, 0)
     bot = build_sender_bot(services.settings, connections=4)
-    scheduler = Scheduler(
-        services, sender_bot=bot, delivery=DeliveryConfig(rate=20, poll_interval=0.05), instance="only"
-    )
+    config = DeliveryConfig(rate=20, poll_interval=0.05)
+
+    def sender(owner: str) -> Sender:
+        return Sender(
+            container.repos.outbox, container.repos.users, bot, config=config, clock=clock, owner=owner
+        )
+
+    scheduler = scheduler_of(container, "only", sender=sender)
     async with bot:
         assert await scheduler.step()  # leader: starts the sender and catches up
         await botapi.wait_for("sendPhoto", predicate=lambda call: call.chat_id == OWNER, timeout=30)
@@ -145,11 +186,11 @@ async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delive
 
 
 async def test_a_second_instance_takes_the_lease_within_a_minute_of_the_holder_dying(
-    services: Services, clock: ManualClock
+    container: Container, services: Services, clock: ManualClock
 ) -> None:
     metrics_a, metrics_b = Metrics(), Metrics()
-    a = Scheduler(services, instance="a", metrics=metrics_a)
-    b = Scheduler(services, instance="b", metrics=metrics_b)
+    a = scheduler_of(container, "a", metrics=metrics_a)
+    b = scheduler_of(container, "b", metrics=metrics_b)
     assert await a.step()
     assert not await b.step()
     for _ in range(3):  # the holder renews every 10 s; the other keeps waiting
@@ -172,17 +213,19 @@ async def test_a_second_instance_takes_the_lease_within_a_minute_of_the_holder_d
     await b.stop()
 
 
-async def test_a_clean_stop_hands_the_lease_over_at_once(services: Services) -> None:
-    a = Scheduler(services, instance="a")
-    b = Scheduler(services, instance="b")
+async def test_a_clean_stop_hands_the_lease_over_at_once(container: Container, services: Services) -> None:
+    a = scheduler_of(container, "a")
+    b = scheduler_of(container, "b")
     assert await a.step()
     await a.stop()
     assert await b.step()
     await b.stop()
 
 
-async def test_only_the_leader_runs_triggered_jobs(services: Services, clock: ManualClock) -> None:
-    leader, follower = Scheduler(services, instance="leader"), Scheduler(services, instance="follower")
+async def test_only_the_leader_runs_triggered_jobs(
+    container: Container, services: Services, clock: ManualClock
+) -> None:
+    leader, follower = scheduler_of(container, "leader"), scheduler_of(container, "follower")
     assert await leader.step()
     assert not await follower.step()
     at(clock, 21, 0)
@@ -196,11 +239,11 @@ async def test_only_the_leader_runs_triggered_jobs(services: Services, clock: Ma
 
 
 async def test_the_auto_checkout_sweep_closes_visits_past_their_time(
-    services: Services, clock: ManualClock
+    container: Container, services: Services, clock: ManualClock
 ) -> None:
     venue = await make_venue(services)
     result = await services.repos.checkins.check_in(venue, 5001, clock.now())
-    runner = JobRunner(services, owner="leader", metrics=(metrics := Metrics()))
+    runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
     assert await runner.auto_checkout() == 0
     clock.advance(timedelta(minutes=venue.settings.auto_checkout_minutes + 1))
     assert (await runner.run_named(AUTO_CHECKOUT)).result == {"closed": 1}
@@ -211,13 +254,13 @@ async def test_the_auto_checkout_sweep_closes_visits_past_their_time(
 
 
 async def test_the_inactive_count_is_kept_per_province_with_its_run(
-    services: Services, clock: ManualClock
+    container: Container, services: Services, clock: ManualClock
 ) -> None:
     quiet = await make_venue(services)
     busy = await make_venue(services, owner=OWNER + 1)
     clock.advance(timedelta(days=4))
     await services.repos.checkins.check_in(busy, 5001, clock.now())
-    runner = JobRunner(services, owner="leader", metrics=(metrics := Metrics()))
+    runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
     outcome = await runner.inactive(services.today())
     hanoi = quiet.regions[1]
     assert outcome.result["regions"]["vn"] == 1 and outcome.result["regions"][hanoi] == 1
@@ -227,7 +270,7 @@ async def test_the_inactive_count_is_kept_per_province_with_its_run(
 
 
 async def test_the_jobqueue_triggers_fire_in_local_time(bot: BotHarness) -> None:
-    scheduler = Scheduler(bot.services, instance="x")
+    scheduler = scheduler_of(bot.container, "x")
     scheduler.install(bot.app)
     assert bot.app.job_queue is not None
     jobs = {job.name: job for job in bot.app.job_queue.jobs()}

@@ -10,14 +10,19 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
+from bot.app.jobs import JobTable
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
+from bot.inactivity import inactive_counts
+from bot.officials import queue_official_reports
 from bot.payload import Signer
 from bot.presence import check_capacity
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
+from bot.summaries import OwnerSummaries
 from storage.database import Repos
 
 
@@ -32,6 +37,8 @@ class Container:
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
     profiles: Profiles
+    owner_summaries: OwnerSummaries
+    jobs: JobTable  # what the scheduled jobs call
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -63,6 +70,22 @@ async def build_container(
     )
     retention = timedelta(days=settings.retention_days)
     profiles = Profiles(repos.users, clock, retention)
+    owner_summaries = OwnerSummaries(
+        venues=repos.venues,
+        checkins=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        clock=clock,
+        tz=settings.tz,
+    )
+    jobs = JobTable(
+        owner_summaries=owner_summaries.queue,
+        # The officials' report still takes the transitional Services: this partial is its only adapter.
+        official_reports=partial(queue_official_reports, services),
+        inactive_counts=partial(inactive_counts, repos.stats, regions),
+        auto_checkout=repos.checkins.auto_check_out,
+        official_reports_at=settings.official_summary_at,
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -71,4 +94,6 @@ async def build_container(
         repos=repos,
         services=services,
         profiles=profiles,
+        owner_summaries=owner_summaries,
+        jobs=jobs,
     )

@@ -132,7 +132,10 @@ async def telegram_context(app: web.Application) -> AsyncIterator[None]:
 
 async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
     ptb = app[TELEGRAM]
-    async with background(ptb, ptb.container.services, app[METRICS]) as scheduler:
+    c = ptb.container
+    async with background(
+        ptb, c.jobs, settings=c.settings, repos=c.repos, clock=c.clock, metrics=app[METRICS]
+    ) as scheduler:
         app[SCHEDULER] = scheduler
         yield
 

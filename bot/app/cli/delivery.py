@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_services
-from bot.app.scheduler import INACTIVE, JOB_NAMES, LEASE_NAME, OWNER_SUMMARIES, JobRunner, instance_name
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app
+from bot.app.jobs import INACTIVE, JOB_NAMES, OWNER_SUMMARIES, JobRunner
+from bot.app.scheduler import LEASE_NAME, instance_name
 from bot.i18n import format_number
 
 
@@ -29,10 +30,11 @@ def n(value: int) -> str:
 
 
 async def outbox_status(args: argparse.Namespace, env: CliEnv) -> int:
-    async with cli_services(env) as services:
-        now = services.now()
-        status = await services.repos.outbox.status(now)
-        lease = await services.repos.leases.get(LEASE_NAME)
+    async with cli_app(env) as app:
+        repos = app.container.repos
+        now = app.container.clock.now()
+        status = await repos.outbox.status(now)
+        lease = await repos.leases.get(LEASE_NAME)
     tz = env.settings.tz
     counts = status.by_state
     oldest = (
@@ -57,10 +59,13 @@ async def run_job(args: argparse.Namespace, env: CliEnv) -> int:
         raise CliError("--hour only applies to owner-summaries")
     if args.hour is not None and not 0 <= args.hour <= 23:
         raise CliError("--hour must be between 0 and 23")
-    async with cli_services(env) as services:
-        runner = JobRunner(services, owner=f"cli-{instance_name()}")
+    async with cli_app(env) as app:
+        c = app.container
+        runner = JobRunner(
+            c.jobs, c.repos.job_runs, clock=c.clock, tz=c.settings.tz, owner=f"cli-{instance_name()}"
+        )
         outcome = await runner.run_named(args.job, day, args.hour)
-        labels = services.regions
+        labels = c.regions
         if args.job == INACTIVE:
             regions: dict[str, int] = outcome.result.get("regions", {})
             env.out(f"{outcome.job} {outcome.period}: {n(len(regions))} regions")
