@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import day_bounds, local_day
+from bot.clock import Clock, day_bounds, local_day
 from bot.i18n import Gettext, format_number, gettext_for, pick_language
 from bot.services import Services
-from storage.checkins import MAX_VISIT_LENGTH
+from storage.checkins import MAX_VISIT_LENGTH, CheckinRepo
 from storage.models import CapacityAlarm, Venue, Visit
 from storage.outbox import OutboundMessage
+from storage.venues import VenueRepo
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +109,34 @@ def same_time_yesterday(moment: datetime, tz: ZoneInfo) -> datetime:
     return (local - timedelta(days=1)).astimezone(moment.tzinfo)
 
 
-async def venue_today(services: Services, venue: Venue) -> TodayFigures:
-    """Today's figures so far and yesterday's at the same time, from the stored visits."""
-    tz = services.settings.tz
-    now = services.now()
-    today_start, _ = day_bounds(local_day(now, tz), tz)
-    then = same_time_yesterday(now, tz)
-    yesterday_start, _ = day_bounds(local_day(then, tz), tz)
-    # Visits begun up to a day before "then" can still be under way at "then".
-    visits = await services.repos.checkins.venue_visits_since(venue.code, then - MAX_VISIT_LENGTH)
-    return TodayFigures(
-        venue=venue,
-        at=now,
-        today=figures_until(visits, today_start, now, tz),
-        yesterday=figures_until(visits, yesterday_start, then, tz),
-    )
+@dataclass(frozen=True)
+class VenueToday:
+    """Today's figures of a venue so far, and yesterday's up to the same local time."""
+
+    venues: VenueRepo
+    checkins: CheckinRepo
+    clock: Clock
+    tz: ZoneInfo
+
+    async def of_venue(self, venue: Venue) -> TodayFigures:
+        """One venue's figures, from its stored visits."""
+        tz = self.tz
+        now = self.clock.now()
+        today_start, _ = day_bounds(local_day(now, tz), tz)
+        then = same_time_yesterday(now, tz)
+        yesterday_start, _ = day_bounds(local_day(then, tz), tz)
+        # Visits begun up to a day before "then" can still be under way at "then".
+        visits = await self.checkins.venue_visits_since(venue.code, then - MAX_VISIT_LENGTH)
+        return TodayFigures(
+            venue=venue,
+            at=now,
+            today=figures_until(visits, today_start, now, tz),
+            yesterday=figures_until(visits, yesterday_start, then, tz),
+        )
+
+    async def of_member(self, user_id: int) -> list[TodayFigures]:
+        """The figures of every venue a person owns or staffs (empty when there is none)."""
+        return [await self.of_venue(venue) for venue in await self.venues.for_member(user_id)]
 
 
 def hour_span(hour: int) -> str:

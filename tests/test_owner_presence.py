@@ -14,7 +14,7 @@ from bot.presence import (
     rearm_level,
     same_time_yesterday,
 )
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.models import CapacityAlarm, HealthAnswers, Venue, Visit
 from tests.harness import BotHarness, button_data, texts
 
@@ -25,7 +25,7 @@ A, B, C, D = 6311, 6312, 6313, 6314
 
 
 async def make_venue(bot: BotHarness, capacity: int | None = None) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name="Nhà sách Tràng Tiền",
@@ -35,7 +35,7 @@ async def make_venue(bot: BotHarness, capacity: int | None = None) -> Venue:
         capacity=capacity,
         owner_id=OWNER,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

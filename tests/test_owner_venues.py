@@ -8,9 +8,8 @@ import pytest
 
 from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.venues import InvalidInput, register_venue, venue_request
+from bot.venues import InvalidInput, parse_auto_checkout, venue_request
 from handlers.owner.access import parse_venue_data, venue_data
-from handlers.owner.venues import parse_auto_checkout
 from storage.database import Repos
 from storage.models import Venue
 from tests import factories
@@ -27,7 +26,7 @@ DAY = "2026-11-19"
 async def make_venue(
     bot: BotHarness, name: str = "Tiệm thuốc Tâm An", owner: int | None = OWNER, capacity: int | None = None
 ) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name=name,
@@ -37,7 +36,7 @@ async def make_venue(
         capacity=capacity,
         owner_id=owner,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def with_staff(bot: BotHarness, venue: Venue, user: int = STAFF) -> Venue:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.payload import Signer
-from bot.presence import check_capacity
+from bot.presence import VenueToday, check_capacity
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
+from bot.venues import Venues
 from storage.database import Repos
 
 
@@ -29,6 +30,8 @@ class Container:
     signer: Signer
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
+    venues: Venues
+    venue_today: VenueToday
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -58,6 +61,15 @@ async def build_container(
         signer=signer,
         checkin_hooks=(check_capacity, *checkin_effects),
     )
+    venues = Venues(repos.venues, clock, settings.tz)
+    venue_today = VenueToday(repos.venues, repos.checkins, clock, settings.tz)
     return Container(
-        settings=settings, clock=clock, regions=regions, signer=signer, repos=repos, services=services
+        settings=settings,
+        clock=clock,
+        regions=regions,
+        signer=signer,
+        repos=repos,
+        services=services,
+        venues=venues,
+        venue_today=venue_today,
     )

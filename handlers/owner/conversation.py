@@ -12,7 +12,7 @@ from telegram.warnings import PTBUserWarning
 from bot.app.context import BotContext
 from bot.app.persistence import SharedConversationHandler
 from handlers.owner import registration as steps
-from handlers.owner import venues
+from handlers.owner import typed_settings
 from handlers.owner.access import AUTO_ASK, CAPACITY, PREFIX
 
 NAME = "owner"
@@ -60,14 +60,14 @@ def owner_conversation() -> SharedConversationHandler:
             MessageHandler(text, steps.got_capacity),
             MessageHandler(other, steps.reask(steps.ASK_CAPACITY)),
         ],
-        venues.EDIT_CAPACITY: [
-            MessageHandler(text, venues.got_capacity),
-            button(venues.leave_edit, f"^{PREFIX}"),
+        typed_settings.EDIT_CAPACITY: [
+            MessageHandler(text, typed_settings.got_capacity),
+            button(typed_settings.leave_edit, f"^{PREFIX}"),
         ],
-        venues.EDIT_AUTO_CHECKOUT: [
-            MessageHandler(text, venues.got_auto_checkout),
-            MessageHandler(other, venues.reask_auto_checkout),
-            button(venues.leave_edit, f"^{PREFIX}"),
+        typed_settings.EDIT_AUTO_CHECKOUT: [
+            MessageHandler(text, typed_settings.got_auto_checkout),
+            MessageHandler(other, typed_settings.reask_auto_checkout),
+            button(typed_settings.leave_edit, f"^{PREFIX}"),
         ],
     }
     with warnings.catch_warnings():
@@ -76,8 +76,8 @@ def owner_conversation() -> SharedConversationHandler:
         return SharedConversationHandler(
             entry_points=[
                 CommandHandler("newvenue", steps.start),
-                button(venues.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
-                button(venues.ask_auto_checkout, f"^{PREFIX}{AUTO_ASK}:"),
+                button(typed_settings.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
+                button(typed_settings.ask_auto_checkout, f"^{PREFIX}{AUTO_ASK}:"),
             ],
             states=states,
             fallbacks=[CommandHandler("cancel", steps.cancel)],

@@ -16,8 +16,9 @@ from telegram.ext import ConversationHandler
 from bot.app.context import BotContext
 from bot.i18n import N_, Gettext
 from bot.regions import Region, RegionCatalogue, UnknownRegion
-from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, register_venue, venue_request
-from handlers.owner.venues import EDIT_KEY, send_poster
+from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, venue_request
+from handlers.owner.posters import send_poster
+from handlers.owner.typed_settings import EDIT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ async def got_address(update: Update, context: BotContext) -> str | int:
         await say(update, context, _(str(exc)) + "\n\n" + _(Q_ADDRESS))
         return ASK_ADDRESS
     draft_of(context)["address"] = address
-    await say(update, context, _(Q_PROVINCE), province_keyboard(context.services.regions.provinces()))
+    await say(update, context, _(Q_PROVINCE), province_keyboard(context.regions.provinces()))
     return ASK_PROVINCE
 
 
@@ -149,7 +150,7 @@ def province_keyboard(provinces: list[Region]) -> InlineKeyboardMarkup:
 async def chose_province(update: Update, context: BotContext) -> str | int:
     query = update.callback_query
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     region = regions.get((query.data or "").removeprefix(CB_PROVINCE)) if query else None
     if region is None or region.kind != "province":
         if query:
@@ -161,7 +162,7 @@ async def chose_province(update: Update, context: BotContext) -> str | int:
 
 async def typed_province(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     text = typed(update).strip()
     try:
         region = regions.match_province(text[:120])
@@ -203,7 +204,7 @@ def ward_prompt_keyboard(_: Gettext, regions: RegionCatalogue, province: Region)
 
 async def ask_ward(update: Update, context: BotContext, province: Region) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     draft = draft_of(context)
     draft["province"] = province.id
     draft.pop("ward", None)
@@ -220,7 +221,7 @@ async def ask_ward(update: Update, context: BotContext, province: Region) -> str
 
 
 def province_of(context: BotContext) -> Region | None:
-    region = context.services.regions.get(str(draft_of(context).get("province", "")))
+    region = context.regions.get(str(draft_of(context).get("province", "")))
     return region if region is not None and region.kind == "province" else None
 
 
@@ -259,7 +260,7 @@ def ward_page(
 
 async def typed_ward(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     province = province_of(context)
     if province is None:
         return await start_over(update, context)
@@ -295,7 +296,7 @@ async def turned_ward_page(update: Update, context: BotContext) -> str | int:
     searched = draft_of(context).get("query")
     text, markup = ward_page(
         _,
-        context.services.regions,
+        context.regions,
         province,
         searched if isinstance(searched, str) else None,
         int(raw) if raw.isdigit() else 0,
@@ -312,7 +313,7 @@ async def browse_wards(update: Update, context: BotContext) -> str | int:
         return await start_over(update, context)
     draft_of(context).pop("query", None)
     await query.answer()
-    text, markup = ward_page(_, context.services.regions, province, None, 0)
+    text, markup = ward_page(_, context.regions, province, None, 0)
     await query.edit_message_text(text, reply_markup=markup)
     return ASK_WARD
 
@@ -321,7 +322,7 @@ async def change_province(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
     if update.callback_query:
         await update.callback_query.answer()
-    await say(update, context, _(Q_PROVINCE), province_keyboard(context.services.regions.provinces()))
+    await say(update, context, _(Q_PROVINCE), province_keyboard(context.regions.provinces()))
     return ASK_PROVINCE
 
 
@@ -336,7 +337,7 @@ def category_keyboard(_: Gettext) -> InlineKeyboardMarkup:
 async def chose_ward(update: Update, context: BotContext) -> str | int:
     query = update.callback_query
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     province = province_of(context)
     if query is None or province is None:
         return await start_over(update, context)
@@ -398,9 +399,8 @@ async def finish(update: Update, context: BotContext, capacity: int | None) -> s
     """Register the venue with this user as owner, then send the link and the poster."""
     _ = context.gettext
     user = update.effective_user
-    services = context.services
     draft = draft_of(context)
-    ward = services.regions.get(str(draft.get("ward", "")))
+    ward = context.regions.get(str(draft.get("ward", "")))
     if user is None or ward is None or not {"name", "address", "category"} <= draft.keys():
         return await start_over(update, context)
     try:
@@ -414,7 +414,7 @@ async def finish(update: Update, context: BotContext, capacity: int | None) -> s
         )
     except InvalidInput:
         return await start_over(update, context)
-    venue = await register_venue(services, request)
+    venue = await context.venues.register(request)
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
     log.info("venue %s registered in the chat", venue.code)
@@ -454,7 +454,7 @@ def reask(state: str) -> Step:
 
     async def again(update: Update, context: BotContext) -> str | int:
         _ = context.gettext
-        regions = context.services.regions
+        regions = context.regions
         if state == ASK_PROVINCE:
             await say(update, context, _(Q_PROVINCE), province_keyboard(regions.provinces()))
         elif state == ASK_WARD and (province := province_of(context)) is not None:
