@@ -7,7 +7,6 @@ given (raising `InvalidInput` with a catalog msgid) and returns the stored venue
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_day
 from bot.i18n import N_
+from bot.numbers import NotANumber, OutOfRange, parse_whole
 from bot.payload import new_venue_code
 from bot.poster import PosterCard
 from bot.regions import Region, RegionCatalogue, UnknownRegion
@@ -30,8 +30,8 @@ MAX_CAPACITY = 100_000
 MIN_AUTO_CHECKOUT, MAX_AUTO_CHECKOUT = 15, 1440
 HOURS_OF_DAY = range(24)
 
-WHOLE_MINUTES = re.compile(r"[+-]?[0-9]+")
-DECIMAL_MINUTES = re.compile(r"[+-]?[0-9]*[.,][0-9]+")
+# What may follow a typed capacity ("30 người"): minutes take none, so "45 min" is not misread.
+PEOPLE_UNITS = ("người", "nguoi", "people", "persons", "person")
 
 CATEGORIES: dict[str, str] = {
     "shop": N_("Shop"),
@@ -63,14 +63,17 @@ def clean_text(raw: str, *, max_length: int = MAX_TEXT) -> str:
 
 
 def parse_capacity(raw: str | int | None) -> int | None:
-    """A capacity: a whole number from 1 to 100000, or None."""
-    if raw is None or raw == "":
+    """A capacity: a whole number of people from 1 to 100000 ("40", "40 người"), or None when empty."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
+    if isinstance(raw, int):
+        return checked_capacity(raw)
     try:
-        value = int(str(raw).strip())
-    except ValueError:
+        return parse_whole(raw, low=1, high=MAX_CAPACITY, units=PEOPLE_UNITS)
+    except NotANumber:
         raise InvalidInput(N_("Please send a whole number of people, for example 40.")) from None
-    return checked_capacity(value)
+    except OutOfRange:
+        raise InvalidInput(N_("Capacity must be between 1 and 100000 people.")) from None
 
 
 def checked_capacity(value: int) -> int:
@@ -81,15 +84,16 @@ def checked_capacity(value: int) -> int:
 
 def parse_auto_checkout(raw: str) -> int:
     """Typed minutes for automatic check-out: a whole number from 15 to 1440; InvalidInput says why not."""
-    text = raw.strip()
-    if DECIMAL_MINUTES.fullmatch(text):
-        raise InvalidInput(N_("Please send whole minutes, without decimals, for example 45."))
-    if not WHOLE_MINUTES.fullmatch(text):
-        raise InvalidInput(N_("Please send a number of minutes, for example 45."))
-    # Anything this long is out of range, and int() refuses thousands of digits anyway.
-    if len(text) > 10:
-        raise InvalidInput(N_("Automatic check-out must be between 15 and 1440 minutes (24 hours)."))
-    return checked_auto_checkout(int(text))
+    try:
+        return parse_whole(raw, low=MIN_AUTO_CHECKOUT, high=MAX_AUTO_CHECKOUT)
+    except NotANumber as exc:
+        if exc.decimal:
+            raise InvalidInput(N_("Please send whole minutes, without decimals, for example 45.")) from None
+        raise InvalidInput(N_("Please send a number of minutes, for example 45.")) from None
+    except OutOfRange:
+        raise InvalidInput(
+            N_("Automatic check-out must be between 15 and 1440 minutes (24 hours).")
+        ) from None
 
 
 def checked_auto_checkout(minutes: int) -> int:

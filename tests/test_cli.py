@@ -214,3 +214,20 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
     assert ("health and metrics on 127.0.0.1" in log) == (health_port is not None)
     assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log
     assert await repos.db["visits"].count_documents({"user_id": 4242}) == 1
+
+
+@pytest.mark.parametrize("lenient", ["1_000", "+40", "٤٠"])
+def test_venue_add_refuses_lenient_capacities(cli_env: str, lenient: str) -> None:
+    code, out = run(
+        "venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--capacity", lenient
+    )  # fmt: skip
+    assert code == EXIT_BAD_INPUT and out == []
+
+
+async def test_venue_add_takes_a_capacity_with_its_unit(cli_env: str, repos: Repos) -> None:
+    code, out = await asyncio.to_thread(
+        run, "venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--capacity", "30 người"
+    )
+    assert code == EXIT_OK
+    venue = await repos.venues.get(out[0].split()[0])
+    assert venue is not None and venue.capacity == 30

@@ -7,6 +7,7 @@ from telegram.error import BadRequest
 
 from bot.app.context import BotContext
 from bot.i18n import Gettext
+from bot.numbers import whole_or_none
 from bot.regions import RegionCatalogue
 from bot.venues import CATEGORIES, region_label
 from handlers.owner import access
@@ -15,6 +16,7 @@ from storage.models import Venue
 
 CARDS_AT_ONCE = 3  # more venues than this are listed as buttons
 LIST_PAGE = 8
+MAX_PAGE = 10_000  # pages are clamped to the last one; this only bounds what a button may say
 
 
 def card_text(_: Gettext, regions: RegionCatalogue, venue: Venue, user_id: int) -> str:
@@ -135,8 +137,8 @@ async def list_page(update: Update, context: BotContext) -> None:
     if query is None or query.data is None or user is None:
         return
     _ = context.gettext
-    raw = query.data.removeprefix(access.LIST_PREFIX)
-    if not raw.isdigit():
+    page = whole_or_none(query.data.removeprefix(access.LIST_PREFIX), low=0, high=MAX_PAGE)
+    if page is None:
         await query.answer(_("This button has expired."))
         return
     venues = await context.venues.of_member(user.id)
@@ -144,7 +146,7 @@ async def list_page(update: Update, context: BotContext) -> None:
     if not venues:
         await show(query, no_venues_text(_))
         return
-    text, markup = venue_list(_, venues, int(raw))
+    text, markup = venue_list(_, venues, page)
     await show(query, text, markup)
 
 

@@ -15,6 +15,7 @@ from telegram.ext import ConversationHandler
 
 from bot.app.context import BotContext
 from bot.i18n import N_, Gettext
+from bot.numbers import whole_or_none
 from bot.regions import Region, RegionCatalogue, UnknownRegion
 from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, venue_request
 from handlers.owner.posters import send_poster
@@ -42,6 +43,7 @@ CB_SKIP = "nv:skip"
 PROVINCES_PER_ROW = 3
 WARDS_PER_PAGE = 10
 WARDS_PER_ROW = 2
+MAX_WARD_PAGE = 1000  # pages are clamped to the last one; this only bounds what a button may say
 
 Q_NAME = N_("1/6 · What is the venue's name, as written on its sign?")
 Q_ADDRESS = N_("2/6 · What is its address (house number and street)?")
@@ -299,7 +301,7 @@ async def turned_ward_page(update: Update, context: BotContext) -> str | int:
         context.regions,
         province,
         searched if isinstance(searched, str) else None,
-        int(raw) if raw.isdigit() else 0,
+        whole_or_none(raw, low=0, high=MAX_WARD_PAGE) or 0,
     )
     await query.edit_message_text(text, reply_markup=markup)
     return ASK_WARD

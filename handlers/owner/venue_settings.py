@@ -6,6 +6,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app.context import BotContext
 from bot.i18n import Gettext, format_number
+from bot.numbers import whole_or_none
 from bot.venues import MAX_AUTO_CHECKOUT, MIN_AUTO_CHECKOUT
 from handlers.owner import access
 from handlers.owner.access import VenueAction, venue_data
@@ -99,17 +100,9 @@ async def on_hours(query: CallbackQuery, context: BotContext, venue: Venue, acti
     )
 
 
-def whole_number(raw: str | None, low: int, high: int) -> int | None:
-    """A button's number argument when it is in [low, high]; None for a stale or forged button."""
-    if raw is None or not raw.isascii() or not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
-
-
 async def on_hour(query: CallbackQuery, context: BotContext, venue: Venue, action: VenueAction) -> None:
     _ = context.gettext
-    hour = whole_number(action.argument, 0, 23)
+    hour = whole_or_none(action.argument, low=0, high=23)
     if hour is None:
         await query.answer(_("This button has expired."))
         return
@@ -152,7 +145,7 @@ async def on_autos(query: CallbackQuery, context: BotContext, venue: Venue, acti
 
 async def on_auto(query: CallbackQuery, context: BotContext, venue: Venue, action: VenueAction) -> None:
     _ = context.gettext
-    minutes = whole_number(action.argument, MIN_AUTO_CHECKOUT, MAX_AUTO_CHECKOUT)
+    minutes = whole_or_none(action.argument, low=MIN_AUTO_CHECKOUT, high=MAX_AUTO_CHECKOUT)
     if minutes is None:
         await query.answer(_("This button has expired."))
         return

@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--province", required=True, help='e.g. "Hà Nội" or "ha noi"')
     add.add_argument("--ward", help='e.g. "Ba Đình"')
     add.add_argument("--category", default="other")
-    add.add_argument("--capacity", type=int)
+    add.add_argument("--capacity", help='people at once, e.g. "40"')
     add.add_argument("--owner", type=int, metavar="TELEGRAM_USER_ID")
     add.set_defaults(handler=venue_add)
     listing = venue_sub.add_parser("list", help="one venue per line, code first")
