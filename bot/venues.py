@@ -18,7 +18,7 @@ from bot.i18n import N_
 from bot.numbers import NotANumber, OutOfRange, parse_whole
 from bot.payload import new_venue_code
 from bot.poster import PosterCard
-from bot.regions import Region, RegionCatalogue, UnknownRegion
+from bot.regions import MAX_SUGGESTIONS, Region, RegionCatalogue, UnknownRegion
 from storage.models import NewVenue, Venue
 from storage.venues import VenueRepo
 
@@ -139,6 +139,25 @@ def venue_request(
         capacity=parse_capacity(capacity),
         owner_id=owner_id,
     )
+
+
+def ward_named(regions: RegionCatalogue, province: Region, text: str) -> Region:
+    """The ward of a province a typed name means; UnknownRegion with the candidates otherwise.
+
+    A part of a name is taken only when it belongs to one ward: "nghia" is part of Nghĩa Đô,
+    Phú Nghĩa and Yên Nghĩa, so it names none of them.
+    """
+    try:
+        return regions.match_ward(province.id, text, guess=False)
+    except UnknownRegion as exc:
+        if exc.ambiguous:
+            raise
+        partial = regions.search_wards(province.id, text, limit=MAX_SUGGESTIONS + 1)
+        if len(partial) == 1:
+            return partial[0]
+        if partial:
+            raise UnknownRegion(text, partial[:MAX_SUGGESTIONS], ambiguous=True) from None
+        raise
 
 
 def region_label(regions: RegionCatalogue, venue: Venue) -> str:

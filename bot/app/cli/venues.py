@@ -10,14 +10,14 @@ from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app
 from bot.payload import normalize_code
 from bot.poster import poster_format_for, render_poster, render_qr_svg
 from bot.regions import Region, RegionCatalogue, UnknownRegion
-from bot.venues import InvalidInput, poster_card, region_label, venue_request
+from bot.venues import InvalidInput, poster_card, region_label, venue_request, ward_named
 
 
 def region_from_args(regions: RegionCatalogue, province: str, ward: str | None) -> Region:
     try:
         found = regions.match_province(province)
         if ward:
-            found = regions.match_ward(found.id, ward)
+            found = ward_named(regions, found, ward)
     except UnknownRegion as exc:
         raise CliError(str(exc)) from None
     return found
@@ -39,6 +39,7 @@ async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
             raise CliError(f"{exc}") from None
         venue = await cli.container.venues.register(request)
         env.out(f"{venue.code} {cli.links.checkin(venue.code)}")
+        env.out(f"region: {region_label(cli.container.regions, venue)} ({venue.region_id})")
     return EXIT_OK
 
 
