@@ -12,6 +12,7 @@ from telegram.warnings import PTBUserWarning
 from bot.app.context import BotContext
 from bot.app.persistence import SharedConversationHandler
 from handlers.owner import registration as steps
+from handlers.owner import registration_keyboards as keyboards
 from handlers.owner import typed_settings
 from handlers.owner.access import AUTO_ASK, CAPACITY, PREFIX
 
@@ -36,27 +37,27 @@ def owner_conversation() -> SharedConversationHandler:
             MessageHandler(other, steps.reask(steps.ASK_ADDRESS)),
         ],
         steps.ASK_PROVINCE: [
-            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            button(steps.chose_province, f"^{keyboards.CB_PROVINCE}"),
             MessageHandler(text, steps.typed_province),
             MessageHandler(other, steps.reask(steps.ASK_PROVINCE)),
         ],
         steps.ASK_WARD: [
-            button(steps.chose_ward, f"^{steps.CB_WARD}"),
-            button(steps.turned_ward_page, f"^{steps.CB_WARD_PAGE}"),
-            button(steps.browse_wards, f"^{steps.CB_BROWSE}$"),
-            button(steps.change_province, f"^{steps.CB_CHANGE_PROVINCE}$"),
-            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            button(steps.chose_ward, f"^{keyboards.CB_WARD}"),
+            button(steps.turned_ward_page, f"^{keyboards.CB_WARD_PAGE}"),
+            button(steps.browse_wards, f"^{keyboards.CB_BROWSE}$"),
+            button(steps.change_province, f"^{keyboards.CB_CHANGE_PROVINCE}$"),
+            button(steps.chose_province, f"^{keyboards.CB_PROVINCE}"),
             MessageHandler(text, steps.typed_ward),
             MessageHandler(other, steps.reask(steps.ASK_WARD)),
         ],
         steps.ASK_CATEGORY: [
-            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
-            button(steps.chose_ward, f"^{steps.CB_WARD}"),
+            button(steps.chose_category, f"^{keyboards.CB_CATEGORY}"),
+            button(steps.chose_ward, f"^{keyboards.CB_WARD}"),
             MessageHandler(text | other, steps.reask(steps.ASK_CATEGORY)),
         ],
         steps.ASK_CAPACITY: [
-            button(steps.skipped_capacity, f"^{steps.CB_SKIP}$"),
-            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
+            button(steps.skipped_capacity, f"^{keyboards.CB_SKIP}$"),
+            button(steps.chose_category, f"^{keyboards.CB_CATEGORY}"),
             MessageHandler(text, steps.got_capacity),
             MessageHandler(other, steps.reask(steps.ASK_CAPACITY)),
         ],

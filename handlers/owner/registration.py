@@ -14,11 +14,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.app.context import BotContext
-from bot.i18n import N_, Gettext
+from bot.i18n import N_
 from bot.numbers import whole_or_none
-from bot.regions import Region, RegionCatalogue, UnknownRegion
+from bot.regions import Region, UnknownRegion
 from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, venue_request
 from handlers.owner.posters import send_poster
+from handlers.owner.registration_keyboards import (
+    CB_CATEGORY,
+    CB_PROVINCE,
+    CB_SKIP,
+    CB_WARD,
+    CB_WARD_PAGE,
+    MAX_WARD_PAGE,
+    category_keyboard,
+    province_keyboard,
+    ward_page,
+    ward_prompt_keyboard,
+)
 from handlers.owner.typed_settings import EDIT_KEY
 
 log = logging.getLogger(__name__)
@@ -31,20 +43,6 @@ ASK_CATEGORY = "new_venue_category"
 ASK_CAPACITY = "new_venue_capacity"
 
 DRAFT = "venue_draft"
-PREFIX = "nv:"
-CB_PROVINCE = "nv:prov:"
-CB_WARD = "nv:ward:"
-CB_WARD_PAGE = "nv:wpage:"
-CB_BROWSE = "nv:wall"
-CB_CHANGE_PROVINCE = "nv:reprov"
-CB_CATEGORY = "nv:cat:"
-CB_SKIP = "nv:skip"
-
-PROVINCES_PER_ROW = 3
-WARDS_PER_PAGE = 10
-WARDS_PER_ROW = 2
-MAX_WARD_PAGE = 1000  # pages are clamped to the last one; this only bounds what a button may say
-
 Q_NAME = N_("1/6 · What is the venue's name, as written on its sign?")
 Q_ADDRESS = N_("2/6 · What is its address (house number and street)?")
 Q_PROVINCE = N_("3/6 · In which province or city? Press it below, or type its name.")
@@ -138,17 +136,6 @@ async def got_address(update: Update, context: BotContext) -> str | int:
     return ASK_PROVINCE
 
 
-def short_name(region: Region) -> str:
-    return region.name.removeprefix("Thành phố ")
-
-
-def province_keyboard(provinces: list[Region]) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(short_name(p), callback_data=f"{CB_PROVINCE}{p.id}") for p in provinces]
-    return InlineKeyboardMarkup(
-        [buttons[i : i + PROVINCES_PER_ROW] for i in range(0, len(buttons), PROVINCES_PER_ROW)]
-    )
-
-
 async def chose_province(update: Update, context: BotContext) -> str | int:
     query = update.callback_query
     _ = context.gettext
@@ -190,20 +177,6 @@ async def typed_province(update: Update, context: BotContext) -> str | int:
     return await ask_ward(update, context, region)
 
 
-def ward_prompt_keyboard(_: Gettext, regions: RegionCatalogue, province: Region) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("📋 All {n} wards and communes").format(n=len(regions.wards(province.id))),
-                    callback_data=CB_BROWSE,
-                )
-            ],
-            [InlineKeyboardButton(_("↩ Another province"), callback_data=CB_CHANGE_PROVINCE)],
-        ]
-    )
-
-
 async def ask_ward(update: Update, context: BotContext, province: Region) -> str | int:
     _ = context.gettext
     regions = context.regions
@@ -225,39 +198,6 @@ async def ask_ward(update: Update, context: BotContext, province: Region) -> str
 def province_of(context: BotContext) -> Region | None:
     region = context.regions.get(str(draft_of(context).get("province", "")))
     return region if region is not None and region.kind == "province" else None
-
-
-def ward_page(
-    _: Gettext, regions: RegionCatalogue, province: Region, query: str | None, page: int
-) -> tuple[str, InlineKeyboardMarkup]:
-    """One page of wards (all of them, or those matching the typed text) as buttons."""
-    wards = regions.wards(province.id)
-    if query:
-        wards = regions.search_wards(province.id, query, limit=len(wards))
-    pages = max(1, (len(wards) + WARDS_PER_PAGE - 1) // WARDS_PER_PAGE)
-    page = max(0, min(page, pages - 1))
-    shown = wards[page * WARDS_PER_PAGE : (page + 1) * WARDS_PER_PAGE]
-    buttons = [InlineKeyboardButton(ward.name, callback_data=f"{CB_WARD}{ward.id}") for ward in shown]
-    rows = [buttons[i : i + WARDS_PER_ROW] for i in range(0, len(buttons), WARDS_PER_ROW)]
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("◀", callback_data=f"{CB_WARD_PAGE}{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton("▶", callback_data=f"{CB_WARD_PAGE}{page + 1}"))
-    if nav:
-        rows.append(nav)
-    rows.append([InlineKeyboardButton(_("↩ Another province"), callback_data=CB_CHANGE_PROVINCE)])
-    if query:
-        text = _("{n} wards and communes of {province} match “{query}”. Choose one, or type again:").format(
-            n=len(wards), province=province.name, query=query
-        )
-    else:
-        text = _("Wards and communes of {province}. Choose one, or type part of a name:").format(
-            province=province.name
-        )
-    if pages > 1:
-        text += "\n" + _("page {page} of {pages}").format(page=page + 1, pages=pages)
-    return text, InlineKeyboardMarkup(rows)
 
 
 async def typed_ward(update: Update, context: BotContext) -> str | int:
@@ -326,14 +266,6 @@ async def change_province(update: Update, context: BotContext) -> str | int:
         await update.callback_query.answer()
     await say(update, context, _(Q_PROVINCE), province_keyboard(context.regions.provinces()))
     return ASK_PROVINCE
-
-
-def category_keyboard(_: Gettext) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(_(label), callback_data=f"{CB_CATEGORY}{key}")
-        for key, label in CATEGORIES.items()
-    ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 async def chose_ward(update: Update, context: BotContext) -> str | int:
