@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import day_bounds, local_day
+from bot.clock import Clock, local_day
 from bot.i18n import Gettext, format_number, gettext_for, pick_language
 from bot.services import Services
-from storage.checkins import MAX_VISIT_LENGTH
-from storage.models import CapacityAlarm, Venue, Visit
+from storage.checkins import MAX_VISIT_LENGTH, CheckinRepo
+from storage.models import CapacityAlarm, Venue, VenueDay, Visit
 from storage.outbox import OutboundMessage
+from storage.venues import VenueRepo
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,13 @@ class DayFigures:
 
 @dataclass(frozen=True)
 class TodayFigures:
-    """Today so far, and yesterday up to the same local time."""
+    """Today so far, and yesterday up to the same local hour (presence: the same minute)."""
 
     venue: Venue
     at: datetime
     today: DayFigures
     yesterday: DayFigures
+    compared_hour: int | None = None  # yesterday's counts are of check-ins before this local hour
 
 
 def present_at(visits: Iterable[Visit], moment: datetime) -> int:
@@ -84,45 +85,78 @@ def busiest(hours: Mapping[int, int]) -> tuple[int, int] | None:
     return -negative_hour, count
 
 
-def figures_until(visits: Sequence[Visit], start: datetime, moment: datetime, tz: ZoneInfo) -> DayFigures:
-    """Figures of the visits that began in [start, moment], and presence at `moment`."""
-    day = [visit for visit in visits if start <= visit.checkin_at <= moment]
-    hours = Counter(visit.checkin_at.astimezone(tz).hour for visit in day)
-    peak = busiest(hours)
-    return DayFigures(
-        checkins=len(day),
-        visitors=len({visit.user_id for visit in day}),
-        people=sum(visit.party for visit in day),
-        present=present_at(visits, moment),
-        busiest_hour=peak[0] if peak else None,
-        busiest_checkins=peak[1] if peak else 0,
-        declared=sum(1 for visit in day if visit.health is not None and visit.health.any_yes),
-        declaration_answered=sum(1 for visit in day if visit.health is not None),
-        declaration_skipped=sum(1 for visit in day if visit.health_skipped),
-    )
-
-
 def same_time_yesterday(moment: datetime, tz: ZoneInfo) -> datetime:
     """The same local clock time one day earlier."""
     local = moment.astimezone(tz)
     return (local - timedelta(days=1)).astimezone(moment.tzinfo)
 
 
-async def venue_today(services: Services, venue: Venue) -> TodayFigures:
-    """Today's figures so far and yesterday's at the same time, from the stored visits."""
-    tz = services.settings.tz
-    now = services.now()
-    today_start, _ = day_bounds(local_day(now, tz), tz)
-    then = same_time_yesterday(now, tz)
-    yesterday_start, _ = day_bounds(local_day(then, tz), tz)
-    # Visits begun up to a day before "then" can still be under way at "then".
-    visits = await services.repos.checkins.venue_visits_since(venue.code, then - MAX_VISIT_LENGTH)
-    return TodayFigures(
-        venue=venue,
-        at=now,
-        today=figures_until(visits, today_start, now, tz),
-        yesterday=figures_until(visits, yesterday_start, then, tz),
+def counted_figures(day: VenueDay, present: int, *, before_hour: int | None = None) -> DayFigures:
+    """A day's figures from its anonymous counters; only check-ins before `before_hour` if given."""
+
+    def upto(by_hour: Mapping[int, int]) -> int:
+        return sum(count for hour, count in by_hour.items() if before_hour is None or hour < before_hour)
+
+    if before_hour is not None:
+        # Part of a day: only what is counted by hour; health declarations are not.
+        return DayFigures(
+            checkins=upto(day.hours),
+            visitors=upto(day.visitor_hours),
+            people=upto(day.people_hours),
+            present=present,
+        )
+    peak = busiest(day.hours)
+    return DayFigures(
+        checkins=day.checkins,
+        visitors=day.visitors,
+        people=day.people,
+        present=present,
+        busiest_hour=peak[0] if peak else None,
+        busiest_checkins=peak[1] if peak else 0,
+        declared=day.declared,
+        declaration_answered=day.declaration_answered,
+        declaration_skipped=day.declaration_skipped,
     )
+
+
+@dataclass(frozen=True)
+class VenueToday:
+    """Today's figures of a venue so far, and yesterday's up to the same local hour.
+
+    Counts come from the venue's anonymous day counters, the ones the evening summary reads, so
+    both say the same and a visitor's /forget changes neither. Only presence needs the visits.
+    """
+
+    venues: VenueRepo
+    checkins: CheckinRepo
+    clock: Clock
+    tz: ZoneInfo
+
+    async def of_venue(self, venue: Venue) -> TodayFigures:
+        """One venue's figures."""
+        tz = self.tz
+        now = self.clock.now()
+        then = same_time_yesterday(now, tz)
+        today, yesterday = local_day(now, tz).isoformat(), local_day(then, tz).isoformat()
+        counted = {day.day: day for day in await self.checkins.venue_days(venue.code, yesterday, today)}
+        # Visits begun up to a day before "then" can still be under way at "then".
+        visits = await self.checkins.venue_visits_since(venue.code, then - MAX_VISIT_LENGTH)
+        compared_hour = then.astimezone(tz).hour
+        return TodayFigures(
+            venue=venue,
+            at=now,
+            today=counted_figures(counted.get(today, VenueDay(venue.code, today)), present_at(visits, now)),
+            yesterday=counted_figures(
+                counted.get(yesterday, VenueDay(venue.code, yesterday)),
+                present_at(visits, then),
+                before_hour=compared_hour,
+            ),
+            compared_hour=compared_hour,
+        )
+
+    async def of_member(self, user_id: int) -> list[TodayFigures]:
+        """The figures of every venue a person owns or staffs (empty when there is none)."""
+        return [await self.of_venue(venue) for venue in await self.venues.for_member(user_id)]
 
 
 def hour_span(hour: int) -> str:
@@ -138,10 +172,12 @@ def render_today(figures: TodayFigures, _: Gettext, lang: str, tz: ZoneInfo) -> 
     def n(value: int) -> str:
         return format_number(value, lang)
 
+    # Yesterday's counts are by whole hours: say up to which one.
+    compared = time if figures.compared_hour is None else f"{figures.compared_hour:02d}:00"
     lines = [
         _("📊 {venue} · today until {time}").format(venue=venue.name, time=time),
         _("• Check-ins: {today} (yesterday by {time}: {yesterday})").format(
-            today=n(today.checkins), time=time, yesterday=n(yesterday.checkins)
+            today=n(today.checkins), time=compared, yesterday=n(yesterday.checkins)
         ),
         _("• Unique visitors: {today} (yesterday: {yesterday})").format(
             today=n(today.visitors), yesterday=n(yesterday.visitors)

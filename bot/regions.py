@@ -272,9 +272,13 @@ class RegionCatalogue:
         """The province a person means by this text; UnknownRegion with close names otherwise."""
         return self._match(self.provinces(), _Query.of(text, "province"), use_aliases=True)
 
-    def match_ward(self, province_id: str, text: str) -> Region:
-        """The ward of this province a person means by this text; UnknownRegion with candidates otherwise."""
-        return self._match(self.wards(province_id), _Query.of(text, "ward"), use_aliases=False)
+    def match_ward(self, province_id: str, text: str, *, guess: bool = True) -> Region:
+        """The ward of this province a person means by this text; UnknownRegion with candidates otherwise.
+
+        `guess=False` refuses the last resort (the one ward whose name starts with the text).
+        """
+        query = _Query.of(text, "ward")
+        return self._match(self.wards(province_id), query, use_aliases=False, guess=guess)
 
     def search_wards(self, province_id: str, text: str, limit: int = 8) -> list[Region]:
         """Wards whose name contains the text, those starting with it first; for a chat search box."""
@@ -345,7 +349,9 @@ class RegionCatalogue:
             self._aliases.get(key) == self._country.id
         )
 
-    def _match(self, candidates: Sequence[Region], query: _Query, *, use_aliases: bool) -> Region:
+    def _match(
+        self, candidates: Sequence[Region], query: _Query, *, use_aliases: bool, guess: bool = True
+    ) -> Region:
         """The one candidate the query names, trying stricter readings first."""
         if not query.folded:
             raise UnknownRegion(query.text)
@@ -363,8 +369,11 @@ class RegionCatalogue:
             lambda r: names(r).base_fold in query.folded,
             lambda r: r.id in aliased,
             lambda r: bool({_compact(names(r).full_fold), _compact(names(r).base_fold)} & query.compact),
-            lambda r: any(names(r).base_fold.startswith(form) for form in query.folded if len(form) >= 2),
         ]
+        if guess:
+            tiers.append(
+                lambda r: any(names(r).base_fold.startswith(form) for form in query.folded if len(form) >= 2)
+            )
         for tier in tiers:
             found = [region for region in candidates if tier(region)]
             if len(found) == 1:

@@ -340,7 +340,11 @@ class BulkLoader:
         added = max(0, min(extra, MAX_PARTY - visit.doc["party"]))
         if added:
             visit.doc["party"] += added
-            self._venue_days[visit.doc["day"]][visit.doc["venue_code"]]["people"] += added
+            venue_day = self._venue_days[visit.doc["day"]][visit.doc["venue_code"]]
+            venue_day["people"] += added
+            by_hour = venue_day.setdefault("people_hours", {})
+            hour = hour_key(visit.doc["hour"])
+            by_hour[hour] = by_hour.get(hour, 0) + added
 
     def _count(self, venue: Venue, user_id: int, doc: Doc) -> None:
         """The counter updates of `CheckinRepo._count_checkin`, applied in memory."""
@@ -374,9 +378,14 @@ class BulkLoader:
         venue_day["checkins"] += 1
         venue_day["visitors"] += 1 if f"venue:{venue.code}" in new_scopes else 0
         venue_day["people"] += doc["party"]
-        hours = venue_day["hours"]
         hour = hour_key(doc["hour"])
-        hours[hour] = hours.get(hour, 0) + 1
+        for name, count in (
+            ("hours", 1),
+            ("visitor_hours", 1 if f"venue:{venue.code}" in new_scopes else 0),
+            ("people_hours", doc["party"]),
+        ):
+            by_hour = venue_day.setdefault(name, {})
+            by_hour[hour] = by_hour.get(hour, 0) + count
         active_days: list[str] = []
         if first_today:
             last = self._last_day[venue.code]

@@ -21,6 +21,7 @@ from storage.counters import (
     hour_key,
     venue_day_id,
     venue_day_inc,
+    venue_day_person_inc,
     visitor_mark,
 )
 from storage.models import CheckinResult, HealthAnswers, Venue, VenueDay, Visit
@@ -65,15 +66,20 @@ def visit_from_doc(doc: Doc) -> Visit:
     )
 
 
+def _by_hour(counts: Doc | None) -> dict[int, int]:
+    return {int(k[1:]): v for k, v in (counts or {}).items()}
+
+
 def venue_day_from_doc(doc: Doc) -> VenueDay:
-    hours = {int(k[1:]): v for k, v in (doc.get("hours") or {}).items()}
     return VenueDay(
         venue_code=doc["venue_code"],
         day=doc["day"],
         checkins=doc.get("checkins", 0),
         visitors=doc.get("visitors", 0),
         people=doc.get("people", 0),
-        hours=hours,
+        hours=_by_hour(doc.get("hours")),
+        visitor_hours=_by_hour(doc.get("visitor_hours")),
+        people_hours=_by_hour(doc.get("people_hours")),
         declared=doc.get("declared", 0),
         declaration_answered=doc.get("declaration_answered", 0),
         declaration_skipped=doc.get("declaration_skipped", 0),
@@ -267,7 +273,7 @@ class CheckinRepo:
         if doc is None:
             return None
         await self._venue_days.update_one(
-            {"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": {"people": 1}}
+            {"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": venue_day_person_inc(doc["hour"])}
         )
         return visit_from_doc(doc)
 

@@ -112,5 +112,22 @@ def hour_key(hour: int) -> str:
 
 
 def venue_day_inc(*, hour: int, new_visitor: bool, party: int = 1) -> dict[str, Any]:
-    """Venue counter increments for one check-in."""
-    return {"checkins": 1, "visitors": 1 if new_visitor else 0, "people": party, f"hours.{hour_key(hour)}": 1}
+    """Venue counter increments for one check-in.
+
+    Visitors and people are also counted by the local hour of the check-in, so a part of a day
+    (yesterday up to this hour, for /today) is read from the counters like the whole day.
+    """
+    key = hour_key(hour)
+    return {
+        "checkins": 1,
+        "visitors": 1 if new_visitor else 0,
+        "people": party,
+        f"hours.{key}": 1,
+        f"visitor_hours.{key}": 1 if new_visitor else 0,
+        f"people_hours.{key}": party,
+    }
+
+
+def venue_day_person_inc(hour: int) -> dict[str, int]:
+    """Venue counter increments for one more person in a visit begun at this local hour."""
+    return {"people": 1, f"people_hours.{hour_key(hour)}": 1}

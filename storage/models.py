@@ -144,10 +144,12 @@ class VenueDay:
     checkins: int = 0
     visitors: int = 0
     people: int = 0
-    hours: dict[int, int] = field(default_factory=dict)
+    hours: dict[int, int] = field(default_factory=dict)  # check-ins by local hour
     declared: int = 0
     declaration_answered: int = 0
     declaration_skipped: int = 0
+    visitor_hours: dict[int, int] = field(default_factory=dict)  # new visitors by local hour
+    people_hours: dict[int, int] = field(default_factory=dict)  # people by the hour of their check-in
 
 
 @dataclass(frozen=True)

@@ -238,3 +238,43 @@ async def test_one_off_commands_are_quiet_unless_verbose(tmp_path: Path) -> None
     assert (code, out, err) == (EXIT_OK, "", ""), "no venues, and nothing about the embedded server"
     code, _, err = await venue_list("-v")
     assert code == EXIT_OK and "SecantusDB" in err
+
+
+@pytest.mark.parametrize("lenient", ["1_000", "+40", "٤٠"])
+def test_venue_add_refuses_lenient_capacities(cli_env: str, lenient: str) -> None:
+    code, out = run(
+        "venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--capacity", lenient
+    )  # fmt: skip
+    assert code == EXIT_BAD_INPUT and out == []
+
+
+async def test_venue_add_takes_a_capacity_with_its_unit(cli_env: str, repos: Repos) -> None:
+    code, out = await asyncio.to_thread(
+        run, "venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--capacity", "30 người"
+    )
+    assert code == EXIT_OK
+    venue = await repos.venues.get(out[0].split()[0])
+    assert venue is not None and venue.capacity == 30
+
+
+@pytest.mark.parametrize(
+    ("ward", "candidates"),
+    [
+        ("nghia", ["Phường Nghĩa Đô", "Xã Phú Nghĩa", "Phường Yên Nghĩa"]),
+        ("an", ["Xã An Khánh", "Xã Thuận An"]),
+    ],
+)
+def test_venue_add_refuses_a_ward_name_several_wards_share(
+    cli_env: str, capsys: pytest.CaptureFixture[str], ward: str, candidates: list[str]
+) -> None:
+    code, out = run("venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--ward", ward)
+    assert code == EXIT_BAD_INPUT and out == []
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and all(name in err for name in candidates), err
+
+
+@pytest.mark.parametrize("ward", ["yen nghia", "Phường Yên Nghĩa", "Yên Ngh"])
+def test_venue_add_names_the_region_it_used(cli_env: str, ward: str) -> None:
+    code, out = run("venue", "add", "--name", "X", "--address", "Y", "--province", "ha noi", "--ward", ward)
+    assert code == EXIT_OK
+    assert out[1].startswith("region: Phường Yên Nghĩa, Thành phố Hà Nội (vn/"), out

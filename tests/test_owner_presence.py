@@ -6,16 +6,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.presence import (
+    DayFigures,
     alert_due,
     busiest,
-    figures_until,
+    counted_figures,
     lowest_presence,
     present_at,
     rearm_level,
     same_time_yesterday,
 )
-from bot.venues import register_venue, venue_request
-from storage.models import CapacityAlarm, HealthAnswers, Venue, Visit
+from bot.venues import venue_request
+from storage.models import CapacityAlarm, Venue, VenueDay, Visit
 from tests.harness import BotHarness, button_data, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -25,7 +26,7 @@ A, B, C, D = 6311, 6312, 6313, 6314
 
 
 async def make_venue(bot: BotHarness, capacity: int | None = None) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name="Nhà sách Tràng Tiền",
@@ -35,7 +36,7 @@ async def make_venue(bot: BotHarness, capacity: int | None = None) -> Venue:
         capacity=capacity,
         owner_id=OWNER,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -248,8 +249,17 @@ def test_presence_arithmetic() -> None:
     assert lowest_presence(visits, at(19, 10), at(19, 11)) == 0
     assert busiest({8: 3, 9: 3, 10: 1}) == (8, 3)
     assert busiest({}) is None
-    figures = figures_until(visits, at(19, 0), at(19, 8, 45), TZ)
-    assert (figures.checkins, figures.visitors, figures.people, figures.present) == (2, 2, 3, 2)
+    counted = VenueDay(
+        "K7Q2XH4M", "2026-11-19", checkins=3, visitors=3, people=4, hours={8: 3},
+        visitor_hours={8: 3}, people_hours={8: 4},
+    )  # fmt: skip
+    figures = counted_figures(counted, present_at(visits, at(19, 8, 45)))
+    assert (figures.checkins, figures.visitors, figures.people, figures.present) == (3, 3, 4, 2)
+    assert (figures.busiest_hour, figures.busiest_checkins) == (8, 3)
+    assert counted_figures(counted, 0, before_hour=8) == DayFigures(), "nothing before 08:00"
+    assert counted_figures(counted, 1, before_hour=9) == DayFigures(
+        checkins=3, visitors=3, people=4, present=1
+    )
     assert same_time_yesterday(at(19, 0, 30).astimezone(UTC), TZ) == at(18, 0, 30)
 
 
@@ -272,9 +282,47 @@ def test_alert_rule() -> None:
 
 
 def test_health_figures() -> None:
-    said_yes = visit(1, at(19, 8), 60)
-    said_yes = Visit(**{**said_yes.__dict__, "health": HealthAnswers(True, False, False)})
-    said_no = Visit(**{**visit(2, at(19, 8), 60).__dict__, "health": HealthAnswers(False, False, False)})
-    skipped = Visit(**{**visit(3, at(19, 8), 60).__dict__, "health_skipped": True})
-    figures = figures_until([said_yes, said_no, skipped], at(19, 0), at(19, 9), TZ)
+    counted = VenueDay("K7Q2XH4M", "2026-11-19", declared=1, declaration_answered=2, declaration_skipped=1)
+    figures = counted_figures(counted, 0)
     assert (figures.declared, figures.declaration_answered, figures.declaration_skipped) == (1, 2, 1)
+    part = counted_figures(counted, 0, before_hour=12)
+    assert (part.declared, part.declaration_answered, part.declaration_skipped) == (0, 0, 0), "not by hour"
+
+
+async def test_today_counts_from_the_anonymous_counters_so_forget_does_not_change_it(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    bot.clock.set(at(18, 8, 0))
+    await scan(bot, A, venue)
+    bot.clock.set(at(19, 8, 0))
+    calls = await scan(bot, A, venue)
+    await bot.press(A, button_data(calls, "+1"), language_code="en")
+    bot.clock.set(at(19, 8, 20))
+    await scan(bot, B, venue)
+    bot.clock.set(at(19, 9, 0))
+    before = await today_text(bot)
+    assert "Check-ins: 2 (yesterday by 09:00: 1)" in before
+    assert "People, party sizes counted: 3 (yesterday: 1)" in before
+
+    await bot.send(A, "/forget", language_code="en")
+    await bot.press(A, "v:forget:yes", language_code="en")
+    after = await today_text(bot)
+    assert "Check-ins: 2 (yesterday by 09:00: 1)" in after, "the same as the evening summary will say"
+    assert "Unique visitors: 2 (yesterday: 1)" in after
+    assert "People, party sizes counted: 3 (yesterday: 1)" in after
+    assert "Busiest hour: 08:00–09:00 (2 check-ins)" in after
+    assert "Present now: 1 " in after, "presence is of the visits still stored"
+    stored = await bot.repos.checkins.venue_day(venue.code, "2026-11-19")
+    assert (stored.checkins, stored.visitors, stored.people) == (2, 2, 3)
+
+
+async def test_yesterday_is_compared_up_to_the_same_whole_hour(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    for minute, user in ((5, A), (40, B)):
+        bot.clock.set(at(18, 9, minute))
+        await scan(bot, user, venue)
+    bot.clock.set(at(19, 9, 30))
+    text = await today_text(bot)
+    assert "today until 09:30" in text
+    assert "Check-ins: 0 (yesterday by 09:00: 0)" in text, "yesterday's 09:05 and 09:40 are after 09:00"
+    bot.clock.set(at(19, 10, 0))
+    assert "Check-ins: 0 (yesterday by 10:00: 2)" in await today_text(bot)

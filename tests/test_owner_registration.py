@@ -69,14 +69,14 @@ async def test_newvenue_asks_six_questions_then_sends_the_poster(bot: BotHarness
     calls = await bot.send(OWNER, ADDRESS, language_code="en")
     assert any("3/6" in t for t in texts(calls))
     assert len(buttons(calls[-1])) == 34, "one button per province"
-    hanoi = bot.services.regions.match_province("Hà Nội")
+    hanoi = bot.container.regions.match_province("Hà Nội")
 
     calls = await bot.press(OWNER, f"nv:prov:{hanoi.id}", language_code="en")
     assert any("Thành phố Hà Nội" in t and "4/6" in t for t in texts(calls))
     assert (await stored_draft(bot))["province"] == hanoi.id
 
     calls = await bot.send(OWNER, "ba dinh", language_code="en")
-    ward = bot.services.regions.match_ward(hanoi.id, "Ba Đình")
+    ward = bot.container.regions.match_ward(hanoi.id, "Ba Đình")
     assert (ward.name, f"nv:ward:{ward.id}") in buttons(calls[-1])
 
     calls = await bot.press(OWNER, f"nv:ward:{ward.id}", language_code="en")
@@ -163,8 +163,8 @@ async def test_unknown_province_offers_every_province_again(bot: BotHarness) -> 
 
 async def test_ward_search_results_page_and_browse(bot: BotHarness) -> None:
     await up_to_step(bot, 4)
-    hanoi = bot.services.regions.match_province("Hà Nội")
-    every_ward = bot.services.regions.wards(hanoi.id)
+    hanoi = bot.container.regions.match_province("Hà Nội")
+    every_ward = bot.container.regions.wards(hanoi.id)
 
     calls = await bot.send(OWNER, "Phường", language_code="en")
     first_page = [label for label, data in buttons(calls[-1]) if data.startswith("nv:ward:")]
@@ -172,7 +172,7 @@ async def test_ward_search_results_page_and_browse(bot: BotHarness) -> None:
     assert any("page 1 of" in t for t in texts(calls))
     calls = await bot.press(OWNER, button_data(calls, "▶"), language_code="en")
     second_page = [label for label, data in buttons(calls[-1]) if data.startswith("nv:ward:")]
-    expected = [ward.name for ward in bot.services.regions.search_wards(hanoi.id, "Phường", limit=500)]
+    expected = [ward.name for ward in bot.container.regions.search_wards(hanoi.id, "Phường", limit=500)]
     assert len(expected) > 20
     assert (first_page, second_page) == (expected[:10], expected[10:20])
 
@@ -192,7 +192,7 @@ async def test_ward_search_results_page_and_browse(bot: BotHarness) -> None:
 
 async def test_a_ward_of_another_province_is_refused(bot: BotHarness) -> None:
     await up_to_step(bot, 4)
-    regions = bot.services.regions
+    regions = bot.container.regions
     saigon = regions.match_province("Hồ Chí Minh")
     foreign = regions.wards(saigon.id)[0]
     said = texts(await bot.press(OWNER, f"nv:ward:{foreign.id}", language_code="en"))
@@ -206,7 +206,7 @@ async def test_changing_the_province_from_the_ward_step(bot: BotHarness) -> None
     calls = await bot.press(OWNER, "nv:reprov", language_code="en")
     assert len(buttons(calls[-1])) == 34
     assert await conversation_state(bot) == "new_venue_province"
-    saigon = bot.services.regions.match_province("Hồ Chí Minh")
+    saigon = bot.container.regions.match_province("Hồ Chí Minh")
     said = texts(await bot.press(OWNER, f"nv:prov:{saigon.id}", language_code="en"))
     assert any(saigon.name in t and "4/6" in t for t in said)
     assert (await stored_draft(bot))["province"] == saigon.id

@@ -8,9 +8,8 @@ import pytest
 
 from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.venues import InvalidInput, register_venue, venue_request
+from bot.venues import InvalidInput, parse_auto_checkout, venue_request
 from handlers.owner.access import parse_venue_data, venue_data
-from handlers.owner.venues import parse_auto_checkout
 from storage.database import Repos
 from storage.models import Venue
 from tests import factories
@@ -27,7 +26,7 @@ DAY = "2026-11-19"
 async def make_venue(
     bot: BotHarness, name: str = "Tiệm thuốc Tâm An", owner: int | None = OWNER, capacity: int | None = None
 ) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name=name,
@@ -37,7 +36,7 @@ async def make_venue(
         capacity=capacity,
         owner_id=owner,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def with_staff(bot: BotHarness, venue: Venue, user: int = STAFF) -> Venue:
@@ -149,6 +148,10 @@ async def auto_checkout_of(bot: BotHarness, venue: Venue) -> int:
 TYPED_MINUTES_REFUSED = [
     ("soon", "Please send a number of minutes"),
     ("45 min", "Please send a number of minutes"),
+    ("+90", "Please send a number of minutes"),
+    ("1_000", "Please send a number of minutes"),
+    ("٩٠", "Please send a number of minutes"),
+    ("9⁰", "Please send a number of minutes"),
     ("30.5", "without decimals"),
     ("45,5", "without decimals"),
     ("0", "between 15 and 1440 minutes"),
@@ -194,7 +197,7 @@ async def test_other_auto_checkout_minutes_are_typed_and_validated(bot: BotHarne
 
 async def test_typed_minutes_at_the_limits_are_accepted(bot: BotHarness) -> None:
     venue = await make_venue(bot)
-    for typed, minutes in (("15", 15), ("1440", 1440), ("+90", 90)):
+    for typed, minutes in (("15", 15), ("1440", 1440), ("0090", 90)):
         await bot.press(OWNER, f"ven:autoask:{venue.code}", language_code="en")
         said = texts(await bot.send(OWNER, typed, language_code="en"))
         assert any(f"after {minutes} minutes" in t for t in said)
@@ -471,3 +474,24 @@ def test_callback_data_round_trips_and_fits_telegram() -> None:
     assert parsed.manages
     assert parse_venue_data("ven:poster:K7Q2XH4M") is not None
     assert not parse_venue_data("ven:poster:K7Q2XH4M").manages  # type: ignore[union-attr]
+
+
+async def test_capacity_takes_a_unit_and_refuses_lenient_digits(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.press(OWNER, f"ven:cap:{venue.code}", language_code="vi")
+    for lenient in ("1_000", "+40", "٤٠", "4²"):
+        said = texts(await bot.send(OWNER, lenient, language_code="vi"))
+        assert len(said) == 1 and "/cancel" in said[0], (lenient, said)
+        assert (await reload(bot, venue)).capacity is None, lenient
+    said = texts(await bot.send(OWNER, "30 người", language_code="vi"))
+    assert (await reload(bot, venue)).capacity == 30
+    assert any("30 người" in t for t in said)
+
+
+@pytest.mark.parametrize("page", ["²", "١", "+1", "99999999999999999999999"])
+async def test_a_forged_list_page_is_an_expired_button(bot: BotHarness, page: str) -> None:
+    for n in range(4):
+        await make_venue(bot, name=f"Quán {n}")
+    await bot.send(OWNER, "/myvenues", language_code="en")
+    said = texts(await bot.press(OWNER, f"venlist:{page}", language_code="en"))
+    assert said == ["This button has expired."]

@@ -18,11 +18,12 @@ from bot.clock import Clock, SystemClock
 from bot.inactivity import inactive_counts
 from bot.officials import queue_official_reports
 from bot.payload import Signer
-from bot.presence import check_capacity
+from bot.presence import VenueToday, check_capacity
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
 from bot.summaries import OwnerSummaries
+from bot.venues import Venues
 from storage.database import Repos
 
 
@@ -39,6 +40,8 @@ class Container:
     profiles: Profiles
     owner_summaries: OwnerSummaries
     jobs: JobTable  # what the scheduled jobs call
+    venues: Venues
+    venue_today: VenueToday
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -86,6 +89,8 @@ async def build_container(
         auto_checkout=repos.checkins.auto_check_out,
         official_reports_at=settings.official_summary_at,
     )
+    venues = Venues(repos.venues, clock, settings.tz)
+    venue_today = VenueToday(repos.venues, repos.checkins, clock, settings.tz)
     return Container(
         settings=settings,
         clock=clock,
@@ -96,4 +101,6 @@ async def build_container(
         profiles=profiles,
         owner_summaries=owner_summaries,
         jobs=jobs,
+        venues=venues,
+        venue_today=venue_today,
     )

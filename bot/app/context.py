@@ -14,9 +14,11 @@ from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
 from bot.payload import Links, Signer
+from bot.presence import VenueToday
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
 from bot.services import Services
+from bot.venues import Venues
 from storage.database import Repos
 
 
@@ -68,6 +70,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def profiles(self) -> Profiles:
         return self.container.profiles
+
+    @property
+    def venues(self) -> Venues:
+        """An owner's venues: register, list, settings, deactivation."""
+        return self.container.venues
+
+    @property
+    def venue_today(self) -> VenueToday:
+        """Today's figures of a venue (`/today`)."""
+        return self.container.venue_today
 
     @property
     def services(self) -> Services:

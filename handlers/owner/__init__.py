@@ -7,7 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.payload import PayloadKind
-from handlers.owner import access, registration, staff, venues
+from handlers.owner import access, cards, registration, staff, today, venues
 from handlers.owner.conversation import owner_conversation
 
 
@@ -16,8 +16,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     owner_conversation().install(app)
     invite_start = filters.Regex(rf"^/start\s+{PayloadKind.STAFF_INVITE.value}-")
     app.add_handler(CommandHandler("start", staff.join_as_staff, filters=invite_start))
-    app.add_handler(CommandHandler("myvenues", venues.myvenues_command))
-    app.add_handler(CommandHandler("today", venues.today_command))
+    app.add_handler(CommandHandler("myvenues", cards.myvenues_command))
+    app.add_handler(CommandHandler("today", today.today_command))
     app.add_handler(CommandHandler("cancel", registration.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(venues.venue_button, pattern=f"^{access.PREFIX}"))
-    app.add_handler(CallbackQueryHandler(venues.list_page, pattern=f"^{access.LIST_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(cards.list_page, pattern=f"^{access.LIST_PREFIX}"))

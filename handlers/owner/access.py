@@ -112,7 +112,7 @@ async def pressed_venue(update: Update, context: BotContext) -> tuple[Venue, Ven
     if action is None:
         await query.answer(_("This button has expired."))
         return None
-    venue = await context.repos.venues.get(action.code)
+    venue = await context.venues.get(action.code)
     if venue is None or not venue.can_view(user.id):
         log.info("refused %s on venue %s to a non-member", action.action, action.code)
         await query.answer(_("This is not your venue: only its owner and staff can see it."), show_alert=True)

@@ -12,7 +12,8 @@ from telegram.warnings import PTBUserWarning
 from bot.app.context import BotContext
 from bot.app.persistence import SharedConversationHandler
 from handlers.owner import registration as steps
-from handlers.owner import venues
+from handlers.owner import registration_keyboards as keyboards
+from handlers.owner import typed_settings
 from handlers.owner.access import AUTO_ASK, CAPACITY, PREFIX
 
 NAME = "owner"
@@ -36,38 +37,38 @@ def owner_conversation() -> SharedConversationHandler:
             MessageHandler(other, steps.reask(steps.ASK_ADDRESS)),
         ],
         steps.ASK_PROVINCE: [
-            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            button(steps.chose_province, f"^{keyboards.CB_PROVINCE}"),
             MessageHandler(text, steps.typed_province),
             MessageHandler(other, steps.reask(steps.ASK_PROVINCE)),
         ],
         steps.ASK_WARD: [
-            button(steps.chose_ward, f"^{steps.CB_WARD}"),
-            button(steps.turned_ward_page, f"^{steps.CB_WARD_PAGE}"),
-            button(steps.browse_wards, f"^{steps.CB_BROWSE}$"),
-            button(steps.change_province, f"^{steps.CB_CHANGE_PROVINCE}$"),
-            button(steps.chose_province, f"^{steps.CB_PROVINCE}"),
+            button(steps.chose_ward, f"^{keyboards.CB_WARD}"),
+            button(steps.turned_ward_page, f"^{keyboards.CB_WARD_PAGE}"),
+            button(steps.browse_wards, f"^{keyboards.CB_BROWSE}$"),
+            button(steps.change_province, f"^{keyboards.CB_CHANGE_PROVINCE}$"),
+            button(steps.chose_province, f"^{keyboards.CB_PROVINCE}"),
             MessageHandler(text, steps.typed_ward),
             MessageHandler(other, steps.reask(steps.ASK_WARD)),
         ],
         steps.ASK_CATEGORY: [
-            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
-            button(steps.chose_ward, f"^{steps.CB_WARD}"),
+            button(steps.chose_category, f"^{keyboards.CB_CATEGORY}"),
+            button(steps.chose_ward, f"^{keyboards.CB_WARD}"),
             MessageHandler(text | other, steps.reask(steps.ASK_CATEGORY)),
         ],
         steps.ASK_CAPACITY: [
-            button(steps.skipped_capacity, f"^{steps.CB_SKIP}$"),
-            button(steps.chose_category, f"^{steps.CB_CATEGORY}"),
+            button(steps.skipped_capacity, f"^{keyboards.CB_SKIP}$"),
+            button(steps.chose_category, f"^{keyboards.CB_CATEGORY}"),
             MessageHandler(text, steps.got_capacity),
             MessageHandler(other, steps.reask(steps.ASK_CAPACITY)),
         ],
-        venues.EDIT_CAPACITY: [
-            MessageHandler(text, venues.got_capacity),
-            button(venues.leave_edit, f"^{PREFIX}"),
+        typed_settings.EDIT_CAPACITY: [
+            MessageHandler(text, typed_settings.got_capacity),
+            button(typed_settings.leave_edit, f"^{PREFIX}"),
         ],
-        venues.EDIT_AUTO_CHECKOUT: [
-            MessageHandler(text, venues.got_auto_checkout),
-            MessageHandler(other, venues.reask_auto_checkout),
-            button(venues.leave_edit, f"^{PREFIX}"),
+        typed_settings.EDIT_AUTO_CHECKOUT: [
+            MessageHandler(text, typed_settings.got_auto_checkout),
+            MessageHandler(other, typed_settings.reask_auto_checkout),
+            button(typed_settings.leave_edit, f"^{PREFIX}"),
         ],
     }
     with warnings.catch_warnings():
@@ -76,8 +77,8 @@ def owner_conversation() -> SharedConversationHandler:
         return SharedConversationHandler(
             entry_points=[
                 CommandHandler("newvenue", steps.start),
-                button(venues.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
-                button(venues.ask_auto_checkout, f"^{PREFIX}{AUTO_ASK}:"),
+                button(typed_settings.ask_capacity, f"^{PREFIX}{CAPACITY}:"),
+                button(typed_settings.ask_auto_checkout, f"^{PREFIX}{AUTO_ASK}:"),
             ],
             states=states,
             fallbacks=[CommandHandler("cancel", steps.cancel)],

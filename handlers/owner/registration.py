@@ -14,10 +14,24 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.app.context import BotContext
-from bot.i18n import N_, Gettext
-from bot.regions import Region, RegionCatalogue, UnknownRegion
-from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, register_venue, venue_request
-from handlers.owner.venues import EDIT_KEY, send_poster
+from bot.i18n import N_
+from bot.numbers import whole_or_none
+from bot.regions import Region, UnknownRegion
+from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, venue_request
+from handlers.owner.posters import send_poster
+from handlers.owner.registration_keyboards import (
+    CB_CATEGORY,
+    CB_PROVINCE,
+    CB_SKIP,
+    CB_WARD,
+    CB_WARD_PAGE,
+    MAX_WARD_PAGE,
+    category_keyboard,
+    province_keyboard,
+    ward_page,
+    ward_prompt_keyboard,
+)
+from handlers.owner.typed_settings import EDIT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +43,6 @@ ASK_CATEGORY = "new_venue_category"
 ASK_CAPACITY = "new_venue_capacity"
 
 DRAFT = "venue_draft"
-PREFIX = "nv:"
-CB_PROVINCE = "nv:prov:"
-CB_WARD = "nv:ward:"
-CB_WARD_PAGE = "nv:wpage:"
-CB_BROWSE = "nv:wall"
-CB_CHANGE_PROVINCE = "nv:reprov"
-CB_CATEGORY = "nv:cat:"
-CB_SKIP = "nv:skip"
-
-PROVINCES_PER_ROW = 3
-WARDS_PER_PAGE = 10
-WARDS_PER_ROW = 2
-
 Q_NAME = N_("1/6 · What is the venue's name, as written on its sign?")
 Q_ADDRESS = N_("2/6 · What is its address (house number and street)?")
 Q_PROVINCE = N_("3/6 · In which province or city? Press it below, or type its name.")
@@ -131,25 +132,14 @@ async def got_address(update: Update, context: BotContext) -> str | int:
         await say(update, context, _(str(exc)) + "\n\n" + _(Q_ADDRESS))
         return ASK_ADDRESS
     draft_of(context)["address"] = address
-    await say(update, context, _(Q_PROVINCE), province_keyboard(context.services.regions.provinces()))
+    await say(update, context, _(Q_PROVINCE), province_keyboard(context.regions.provinces()))
     return ASK_PROVINCE
-
-
-def short_name(region: Region) -> str:
-    return region.name.removeprefix("Thành phố ")
-
-
-def province_keyboard(provinces: list[Region]) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(short_name(p), callback_data=f"{CB_PROVINCE}{p.id}") for p in provinces]
-    return InlineKeyboardMarkup(
-        [buttons[i : i + PROVINCES_PER_ROW] for i in range(0, len(buttons), PROVINCES_PER_ROW)]
-    )
 
 
 async def chose_province(update: Update, context: BotContext) -> str | int:
     query = update.callback_query
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     region = regions.get((query.data or "").removeprefix(CB_PROVINCE)) if query else None
     if region is None or region.kind != "province":
         if query:
@@ -161,7 +151,7 @@ async def chose_province(update: Update, context: BotContext) -> str | int:
 
 async def typed_province(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     text = typed(update).strip()
     try:
         region = regions.match_province(text[:120])
@@ -187,23 +177,9 @@ async def typed_province(update: Update, context: BotContext) -> str | int:
     return await ask_ward(update, context, region)
 
 
-def ward_prompt_keyboard(_: Gettext, regions: RegionCatalogue, province: Region) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("📋 All {n} wards and communes").format(n=len(regions.wards(province.id))),
-                    callback_data=CB_BROWSE,
-                )
-            ],
-            [InlineKeyboardButton(_("↩ Another province"), callback_data=CB_CHANGE_PROVINCE)],
-        ]
-    )
-
-
 async def ask_ward(update: Update, context: BotContext, province: Region) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     draft = draft_of(context)
     draft["province"] = province.id
     draft.pop("ward", None)
@@ -220,46 +196,13 @@ async def ask_ward(update: Update, context: BotContext, province: Region) -> str
 
 
 def province_of(context: BotContext) -> Region | None:
-    region = context.services.regions.get(str(draft_of(context).get("province", "")))
+    region = context.regions.get(str(draft_of(context).get("province", "")))
     return region if region is not None and region.kind == "province" else None
-
-
-def ward_page(
-    _: Gettext, regions: RegionCatalogue, province: Region, query: str | None, page: int
-) -> tuple[str, InlineKeyboardMarkup]:
-    """One page of wards (all of them, or those matching the typed text) as buttons."""
-    wards = regions.wards(province.id)
-    if query:
-        wards = regions.search_wards(province.id, query, limit=len(wards))
-    pages = max(1, (len(wards) + WARDS_PER_PAGE - 1) // WARDS_PER_PAGE)
-    page = max(0, min(page, pages - 1))
-    shown = wards[page * WARDS_PER_PAGE : (page + 1) * WARDS_PER_PAGE]
-    buttons = [InlineKeyboardButton(ward.name, callback_data=f"{CB_WARD}{ward.id}") for ward in shown]
-    rows = [buttons[i : i + WARDS_PER_ROW] for i in range(0, len(buttons), WARDS_PER_ROW)]
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("◀", callback_data=f"{CB_WARD_PAGE}{page - 1}"))
-    if page < pages - 1:
-        nav.append(InlineKeyboardButton("▶", callback_data=f"{CB_WARD_PAGE}{page + 1}"))
-    if nav:
-        rows.append(nav)
-    rows.append([InlineKeyboardButton(_("↩ Another province"), callback_data=CB_CHANGE_PROVINCE)])
-    if query:
-        text = _("{n} wards and communes of {province} match “{query}”. Choose one, or type again:").format(
-            n=len(wards), province=province.name, query=query
-        )
-    else:
-        text = _("Wards and communes of {province}. Choose one, or type part of a name:").format(
-            province=province.name
-        )
-    if pages > 1:
-        text += "\n" + _("page {page} of {pages}").format(page=page + 1, pages=pages)
-    return text, InlineKeyboardMarkup(rows)
 
 
 async def typed_ward(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     province = province_of(context)
     if province is None:
         return await start_over(update, context)
@@ -295,10 +238,10 @@ async def turned_ward_page(update: Update, context: BotContext) -> str | int:
     searched = draft_of(context).get("query")
     text, markup = ward_page(
         _,
-        context.services.regions,
+        context.regions,
         province,
         searched if isinstance(searched, str) else None,
-        int(raw) if raw.isdigit() else 0,
+        whole_or_none(raw, low=0, high=MAX_WARD_PAGE) or 0,
     )
     await query.edit_message_text(text, reply_markup=markup)
     return ASK_WARD
@@ -312,7 +255,7 @@ async def browse_wards(update: Update, context: BotContext) -> str | int:
         return await start_over(update, context)
     draft_of(context).pop("query", None)
     await query.answer()
-    text, markup = ward_page(_, context.services.regions, province, None, 0)
+    text, markup = ward_page(_, context.regions, province, None, 0)
     await query.edit_message_text(text, reply_markup=markup)
     return ASK_WARD
 
@@ -321,22 +264,14 @@ async def change_province(update: Update, context: BotContext) -> str | int:
     _ = context.gettext
     if update.callback_query:
         await update.callback_query.answer()
-    await say(update, context, _(Q_PROVINCE), province_keyboard(context.services.regions.provinces()))
+    await say(update, context, _(Q_PROVINCE), province_keyboard(context.regions.provinces()))
     return ASK_PROVINCE
-
-
-def category_keyboard(_: Gettext) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(_(label), callback_data=f"{CB_CATEGORY}{key}")
-        for key, label in CATEGORIES.items()
-    ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 async def chose_ward(update: Update, context: BotContext) -> str | int:
     query = update.callback_query
     _ = context.gettext
-    regions = context.services.regions
+    regions = context.regions
     province = province_of(context)
     if query is None or province is None:
         return await start_over(update, context)
@@ -398,9 +333,8 @@ async def finish(update: Update, context: BotContext, capacity: int | None) -> s
     """Register the venue with this user as owner, then send the link and the poster."""
     _ = context.gettext
     user = update.effective_user
-    services = context.services
     draft = draft_of(context)
-    ward = services.regions.get(str(draft.get("ward", "")))
+    ward = context.regions.get(str(draft.get("ward", "")))
     if user is None or ward is None or not {"name", "address", "category"} <= draft.keys():
         return await start_over(update, context)
     try:
@@ -414,7 +348,7 @@ async def finish(update: Update, context: BotContext, capacity: int | None) -> s
         )
     except InvalidInput:
         return await start_over(update, context)
-    venue = await register_venue(services, request)
+    venue = await context.venues.register(request)
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
     log.info("venue %s registered in the chat", venue.code)
@@ -454,7 +388,7 @@ def reask(state: str) -> Step:
 
     async def again(update: Update, context: BotContext) -> str | int:
         _ = context.gettext
-        regions = context.services.regions
+        regions = context.regions
         if state == ASK_PROVINCE:
             await say(update, context, _(Q_PROVINCE), province_keyboard(regions.provinces()))
         elif state == ASK_WARD and (province := province_of(context)) is not None:

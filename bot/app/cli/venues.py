@@ -6,18 +6,18 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app
 from bot.payload import normalize_code
-from bot.poster import PosterCard, poster_format_for, render_poster, render_qr_svg
+from bot.poster import poster_format_for, render_poster, render_qr_svg
 from bot.regions import Region, RegionCatalogue, UnknownRegion
-from bot.venues import InvalidInput, register_venue, venue_request
+from bot.venues import InvalidInput, poster_card, region_label, venue_request, ward_named
 
 
 def region_from_args(regions: RegionCatalogue, province: str, ward: str | None) -> Region:
     try:
         found = regions.match_province(province)
         if ward:
-            found = regions.match_ward(found.id, ward)
+            found = ward_named(regions, found, ward)
     except UnknownRegion as exc:
         raise CliError(str(exc)) from None
     return found
@@ -25,8 +25,7 @@ def region_from_args(regions: RegionCatalogue, province: str, ward: str | None) 
 
 async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
     async with cli_app(env, need_username=True) as cli:
-        services = cli.container.services
-        region = region_from_args(services.regions, args.province, args.ward)
+        region = region_from_args(cli.container.regions, args.province, args.ward)
         try:
             request = venue_request(
                 name=args.name,
@@ -38,19 +37,20 @@ async def venue_add(args: argparse.Namespace, env: CliEnv) -> int:
             )
         except InvalidInput as exc:
             raise CliError(f"{exc}") from None
-        venue = await register_venue(services, request)
+        venue = await cli.container.venues.register(request)
         env.out(f"{venue.code} {cli.links.checkin(venue.code)}")
+        env.out(f"region: {region_label(cli.container.regions, venue)} ({venue.region_id})")
     return EXIT_OK
 
 
 async def venue_list(args: argparse.Namespace, env: CliEnv) -> int:
-    async with cli_services(env) as services:
-        region = services.regions.resolve(args.region).id if args.region else None
-        for venue in await services.repos.venues.find(region=region):
+    async with cli_app(env) as cli:
+        regions = cli.container.regions
+        region = regions.resolve(args.region).id if args.region else None
+        for venue in await cli.container.venues.in_region(region):
             state = "active" if venue.active else "inactive"
-            env.out(
-                f"{venue.code}\t{state}\t{venue.name}\t{venue.address}\t{services.regions.label(venue.region_id)}"
-            )
+            label = region_label(regions, venue)
+            env.out(f"{venue.code}\t{state}\t{venue.name}\t{venue.address}\t{label}")
     return EXIT_OK
 
 
@@ -63,22 +63,14 @@ async def poster(args: argparse.Namespace, env: CliEnv) -> int:
     except ValueError:
         raise CliError("the output file must end in .png, .pdf or .svg") from None
     async with cli_app(env, need_username=True) as cli:
-        services = cli.container.services
-        venue = await services.repos.venues.get(code)
+        venue = await cli.container.venues.get(code)
         if venue is None:
             raise CliError(f"no venue with code {code}")
         link = cli.links.checkin(venue.code)
         if fmt == "svg":
             data = render_qr_svg(link)
         else:
-            card = PosterCard(
-                name=venue.name,
-                address=venue.address,
-                code=venue.code,
-                link=link,
-                region=services.regions.label(venue.region_id),
-            )
-            data = render_poster(card, fmt)
+            data = render_poster(poster_card(venue, cli.container.regions, link), fmt)
     await asyncio.to_thread(Path(args.output).write_bytes, data)
     env.out(f"{args.output} ({len(data)} bytes) for {venue.code} {link}")
     return EXIT_OK
@@ -93,7 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--province", required=True, help='e.g. "Hà Nội" or "ha noi"')
     add.add_argument("--ward", help='e.g. "Ba Đình"')
     add.add_argument("--category", default="other")
-    add.add_argument("--capacity", type=int)
+    add.add_argument("--capacity", help='people at once, e.g. "40"')
     add.add_argument("--owner", type=int, metavar="TELEGRAM_USER_ID")
     add.set_defaults(handler=venue_add)
     listing = venue_sub.add_parser("list", help="one venue per line, code first")
