@@ -8,12 +8,16 @@ Mark strings with `_("...")` (translated now) or `N_("...")` (translated later) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+
+if TYPE_CHECKING:
+    from storage.users import UserRepo
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
@@ -47,6 +51,19 @@ def _catalog(lang: str) -> dict[str, str]:
             if message.id and isinstance(message.id, str) and message.string and not message.fuzzy:
                 messages[message.id] = str(message.string)
     return messages
+
+
+async def languages_of(users: UserRepo, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each person's language for messages the bot sends on its own (alerts, summaries)."""
+    ids = list(dict.fromkeys(user_ids))
+    profiles = await users.get_many(ids)
+    return {
+        user_id: pick_language(
+            profiles[user_id].language if user_id in profiles else None,
+            profiles[user_id].telegram_language if user_id in profiles else None,
+        )
+        for user_id in ids
+    }
 
 
 def gettext_for(lang: str) -> Gettext:

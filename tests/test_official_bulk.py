@@ -16,6 +16,8 @@ import pytest
 
 from bot.app.embedded import CONFIG_FILE, EmbeddedDatabase
 from bot.app.settings import Settings
+from bot.checkins import Checkins, Recorded
+from bot.clock import ManualClock
 from bot.demo import DEMO_USER_BASE, DemoData, DemoSpec, region_wards
 from bot.regions import load_catalogue
 from storage.bulk import BulkLoader, BulkVenue, BulkVisit, run_bulk_load
@@ -26,6 +28,7 @@ from storage.probe import ping
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LAST_DAY = date(2026, 11, 18)
+LAST_DAY_START = datetime(2026, 11, 18, tzinfo=TZ)
 COLLECTIONS = ("venues", "visitor_days", "venue_days", "region_days", "region_totals")
 
 
@@ -95,29 +98,33 @@ def all_visits(demo: DemoData, venues: list[Venue]) -> list[BulkVisit]:
 
 
 async def replay_live(repos: Repos, venues: list[BulkVenue], visits: list[BulkVisit]) -> dict[str, Venue]:
-    """The same venues and visits through VenueRepo.create, check_in, add_person and check_out, in time order."""
+    """The same venues and visits through VenueRepo.create and the check-in use case, in time order."""
     live: dict[str, Venue] = {}
     for item in venues:
         day = item.created_at.astimezone(TZ).date().isoformat()
         live[item.code] = await repos.venues.create(
             item.new, now=item.created_at, day=day, new_code=lambda: "", code=item.code
         )
+    clock = ManualClock(LAST_DAY_START)
+    checkins = Checkins(venues=repos.venues, visits=repos.checkins, clock=clock)
     seq = itertools.count()
     # (moment, 0 = check-out / 1 = check-in, order, payload): a check-out at the moment of a scan goes first
     events: list[tuple[datetime, int, int, Any]] = [(v.draft.at, 1, next(seq), v) for v in visits]
     heapq.heapify(events)
     while events:
         moment, kind, _, payload = heapq.heappop(events)
+        clock.set(moment)
         if kind == 0:
             visit_id, user_id = payload
-            await repos.checkins.check_out(visit_id, user_id, moment)
+            await checkins.check_out(user_id, visit_id)
             continue
         draft = payload.draft
-        result = await repos.checkins.check_in(live[draft.venue.code], draft.user_id, moment)
+        outcome = await checkins.record(draft.user_id, draft.venue.code)
+        assert isinstance(outcome, Recorded)
         for _ in range(draft.party - 1):
-            await repos.checkins.add_person(result.visit.id, draft.user_id, moment)
+            await checkins.add_person(draft.user_id, outcome.visit.id)
         if payload.checkout_at is not None:
-            heapq.heappush(events, (payload.checkout_at, 0, next(seq), (result.visit.id, draft.user_id)))
+            heapq.heappush(events, (payload.checkout_at, 0, next(seq), (outcome.visit.id, draft.user_id)))
     return live
 
 

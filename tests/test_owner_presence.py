@@ -5,15 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.presence import (
-    alert_due,
-    busiest,
-    figures_until,
-    lowest_presence,
-    present_at,
-    rearm_level,
-    same_time_yesterday,
-)
+from bot.capacity import alert_due, lowest_presence, rearm_level
+from bot.presence import busiest, figures_until, present_at, same_time_yesterday
 from bot.venues import register_venue, venue_request
 from storage.models import CapacityAlarm, HealthAnswers, Venue, Visit
 from tests.harness import BotHarness, button_data, texts

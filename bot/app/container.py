@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.app.settings import Settings
+from bot.capacity import CapacityAlert
+from bot.checkins import CheckinEffect, Checkins
 from bot.clock import Clock, SystemClock
 from bot.payload import Signer
-from bot.presence import check_capacity
+from bot.privacy import Privacy
 from bot.regions import RegionCatalogue, load_catalogue
-from bot.services import CheckinHook, Services
+from bot.services import Services
 from storage.database import Repos
 
 
@@ -29,6 +31,8 @@ class Container:
     signer: Signer
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
+    checkins: Checkins
+    privacy: Privacy
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -44,9 +48,9 @@ async def build_container(
     repos: Repos,
     *,
     clock: Clock | None = None,
-    checkin_effects: Sequence[CheckinHook] = (),
+    checkin_effects: Sequence[CheckinEffect] = (),
 ) -> Container:
-    """Build everything once; `checkin_effects` are extra effects of a check-in (metrics)."""
+    """Build everything once; `checkin_effects` run after the capacity alert (metrics)."""
     clock = clock or SystemClock()
     regions = load_catalogue()
     signer = Signer(await signing_key(settings, repos))
@@ -56,8 +60,21 @@ async def build_container(
         clock=clock,
         regions=regions,
         signer=signer,
-        checkin_hooks=(check_capacity, *checkin_effects),
     )
+    capacity_alert = CapacityAlert(
+        venues=repos.venues, visits=repos.checkins, users=repos.users, outbox=repos.outbox, tz=settings.tz
+    )
+    checkins = Checkins(
+        venues=repos.venues, visits=repos.checkins, clock=clock, effects=(capacity_alert, *checkin_effects)
+    )
+    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
     return Container(
-        settings=settings, clock=clock, regions=regions, signer=signer, repos=repos, services=services
+        settings=settings,
+        clock=clock,
+        regions=regions,
+        signer=signer,
+        repos=repos,
+        services=services,
+        checkins=checkins,
+        privacy=privacy,
     )

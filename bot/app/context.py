@@ -9,9 +9,11 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.app.container import Container
 from bot.app.settings import Settings
+from bot.checkins import Checkins
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
 from bot.payload import Links, Signer
+from bot.privacy import Privacy
 from bot.regions import RegionCatalogue
 from bot.services import Services
 from storage.database import Repos
@@ -60,6 +62,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def links(self) -> Links:
         """Deep links to this bot (its username comes from getMe at start-up)."""
         return Links(self.container.signer, self.bot.username)
+
+    @property
+    def checkins(self) -> Checkins:
+        return self.container.checkins
+
+    @property
+    def privacy(self) -> Privacy:
+        return self.container.privacy
 
     @property
     def services(self) -> Services:
