@@ -85,6 +85,7 @@ class Declaration(enum.Enum):
 
     RECORDED = "recorded"
     ALREADY_RECORDED = "already-recorded"
+    REFUSED = "refused"  # no such visit of this person: a forged or foreign button
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,12 @@ class Checkins:
         stored = await self.visits.record_health(
             visit_id, user_id, answers or HealthAnswers(), skipped=skipped
         )
-        return Declaration.RECORDED if stored is not None else Declaration.ALREADY_RECORDED
+        if stored is not None:
+            return Declaration.RECORDED
+        visit = await self.visits.get(visit_id)
+        if visit is None or visit.user_id != user_id:
+            return Declaration.REFUSED
+        return Declaration.ALREADY_RECORDED
 
     async def history(self, user_id: int, days: int = HISTORY_DAYS) -> History:
         """A person's visits of the last `days` days, newest first."""

@@ -27,5 +27,6 @@ class Privacy:
         """Delete a person's check-ins and profile and cancel messages to them; the check-ins deleted."""
         deleted = await self.visits.forget_user(user_id)
         await self.users.delete(user_id)
-        await self.outbox.drop_pending_for(user_id, "forgotten")
+        # With `now` the dropped messages expire like every finished one instead of staying forever.
+        await self.outbox.drop_pending_for(user_id, "forgotten", self.clock.now())
         return deleted

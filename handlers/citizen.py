@@ -196,8 +196,11 @@ def history_text(_: Gettext, context: BotContext, history: History) -> str:
     lines = [_("Your check-ins in the last {days} days:").format(days=history.days)]
     for visit in history.visits:
         start = visit.checkin_at.astimezone(tz)
-        end = visit.ended_at.astimezone(tz)
-        line = f"• {start:%d/%m %H:%M}–{end:%H:%M} {visit.venue_name}"
+        if visit.is_open(history.at):  # its end is not known yet: no made-up automatic check-out time
+            since = _("since {time}, still checked in").format(time=f"{start:%H:%M}")
+            line = f"• {start:%d/%m} {since} · {visit.venue_name}"
+        else:
+            line = f"• {start:%d/%m %H:%M}–{visit.ended_at.astimezone(tz):%H:%M} {visit.venue_name}"
         if visit.party > 1:
             line += " · " + _("👥 {n} people").format(n=visit.party)
         lines.append(line)

@@ -73,6 +73,9 @@ async def answered(update: Update, context: BotContext) -> None:
         return
     declared = None if answers == "s" else HealthAnswers(*(a == "y" for a in answers))
     outcome = await context.checkins.declare_health(user.id, visit_id, declared)
+    if outcome is Declaration.REFUSED:
+        await query.answer(_("This button has expired."))
+        return
     await query.answer()
     if outcome is Declaration.ALREADY_RECORDED:
         await query.edit_message_text(_("This declaration was already recorded."))

@@ -22,6 +22,7 @@ from bot.clock import ManualClock
 from bot.privacy import Privacy
 from storage.database import Repos
 from storage.models import HealthAnswers, NewVenue, Venue, VenueSettings
+from storage.outbox import OutboundMessage
 
 CITIZEN = 5001
 OTHER = 5002
@@ -168,6 +169,8 @@ async def test_a_health_declaration_is_taken_once(repos: Repos, clock: ManualClo
     outcome = await checkins.record(CITIZEN, venue.code)
     assert isinstance(outcome, Recorded)
     answers = HealthAnswers(symptoms=True, contact=False, travel=False)
+    assert await checkins.declare_health(OTHER, outcome.visit.id, answers) is Declaration.REFUSED
+    assert await checkins.declare_health(CITIZEN, "0" * 24, answers) is Declaration.REFUSED
     assert await checkins.declare_health(CITIZEN, outcome.visit.id, answers) is Declaration.RECORDED
     assert await checkins.declare_health(CITIZEN, outcome.visit.id, None) is Declaration.ALREADY_RECORDED
     stored = await repos.checkins.get(outcome.visit.id)
@@ -207,3 +210,14 @@ async def test_forget_person_deletes_visits_profile_and_pending_messages(
     assert (await repos.checkins.venue_day(venue.code, "2026-11-19")).checkins == 2, "counts stay"
     assert await privacy.forget_person(OWNER) == 0
     assert await repos.outbox.count(chat_id=OWNER, state="pending") == 0
+
+
+async def test_messages_dropped_by_forgetting_expire(repos: Repos, clock: ManualClock) -> None:
+    await repos.outbox.enqueue(
+        OutboundMessage(key="alert:1", kind="exposure", chat_id=CITIZEN, text="Quầy A, 09:00"), clock.now()
+    )
+    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
+    await privacy.forget_person(CITIZEN)
+    dropped = await repos.outbox.get("alert:1")
+    assert dropped is not None and dropped["state"] == "dropped"
+    assert dropped["expires_at"] > clock.now()

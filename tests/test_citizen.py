@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
-from storage.models import Venue
+from storage.models import Venue, VenueSettings
 from tests.botapi import BotApiDouble
 from tests.harness import BotHarness, button_data, buttons, texts
 
@@ -199,11 +199,39 @@ async def test_history_lists_the_last_14_days_in_local_time(bot: BotHarness) -> 
     await scan(bot, CITIZEN, second)
     said = texts(await bot.send(CITIZEN, "/history"))
     listing = next(t for t in said if "Chợ Đồng Xuân" in t)
-    assert "19/11 09:00" in listing and "20/11 11:00" in listing
+    assert "19/11 09:00–11:00 Chợ Đồng Xuân" in listing
+    assert "20/11 từ 11:00, vẫn đang check-in · Hiệu thuốc Tâm An" in listing
     assert listing.index("Hiệu thuốc Tâm An") < listing.index("Chợ Đồng Xuân")
     bot.clock.advance(timedelta(days=14))
     later = texts(await bot.send(CITIZEN, "/history"))
     assert not any("Chợ Đồng Xuân" in t for t in later)
+
+
+async def test_history_shows_a_visit_in_progress_without_a_made_up_end(bot: BotHarness) -> None:
+    venue = await make_venue(bot, "Chợ Đồng Xuân")
+    await scan(bot, CITIZEN, venue, language_code="en")
+    bot.clock.advance(timedelta(minutes=10))
+    listing = "\n".join(texts(await bot.send(CITIZEN, "/history", language_code="en")))
+    assert "19/11 since 09:00, still checked in · Chợ Đồng Xuân" in listing
+    assert "11:00" not in listing, "the automatic check-out time is not an end yet"
+    await bot.send(CITIZEN, "/checkout")
+    listing = "\n".join(texts(await bot.send(CITIZEN, "/history", language_code="en")))
+    assert "19/11 09:00–09:10 Chợ Đồng Xuân" in listing and "still checked in" not in listing
+
+
+async def test_a_forged_health_answer_for_someone_elses_visit_is_refused(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.repos.venues.update_settings(venue.code, VenueSettings(health_declaration=True))
+    calls = await scan(bot, CITIZEN, venue)
+    visit_id = button_data(calls, "Có").split(":")[1]
+    said = texts(await bot.press(OTHER, f"h:{visit_id}:nnn"))
+    assert not any("đã được ghi nhận" in t for t in said)
+    assert any("hết hạn" in t for t in said)
+    stored = await bot.repos.checkins.get(visit_id)
+    assert stored is not None and stored.health is None and not stored.health_skipped
+    assert (await bot.repos.checkins.venue_day(venue.code, "2026-11-19")).declaration_answered == 0
+    said = texts(await bot.press(CITIZEN, f"h:{visit_id}:nnn"))
+    assert any("Cảm ơn" in t for t in said), "the visitor's own answer is still taken"
 
 
 async def test_forget_deletes_personal_data_but_keeps_counts(bot: BotHarness) -> None:
