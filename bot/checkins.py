@@ -2,7 +2,8 @@
 
 A scan (or a typed code) becomes a visit here. The rules: an unknown or deactivated venue records
 nothing; a re-scan at the same venue within 30 minutes continues the visit instead of counting a
-new one. After a new visit is stored, and after a companion is added with "+1 person", the
+new one (after a check-out too: the person came back); a person is in one place at a time, so a
+scan ends their open visits anywhere else at the moment of the scan. After a new visit is stored, and after a companion is added with "+1 person", the
 effects the composition root chose run in order (the capacity alert, the metrics counter), so a
 front end only renders the outcome. The health declaration is offered for new visits at venues
 that ask for it; its answers come back through `declare_health`.
@@ -58,6 +59,7 @@ class Recorded:
     venue: Venue
     continued: bool
     ask_health_declaration: bool
+    returned: bool = False  # continued after the person had checked out (or been checked out)
 
 
 CheckinOutcome = UnknownVenue | InactiveVenue | Recorded
@@ -106,11 +108,13 @@ class Checkins:
             return InactiveVenue(venue)
         now = self.clock.now()
         recent = await self.visits.latest_at_venue(user_id, venue.code, now - RESCAN_WINDOW)
+        returned = recent is not None and recent.checkout_at is not None
+        if recent is not None and returned:
+            recent = await self.visits.reopen(recent.id)
+        # One place at a time: this scan ends the person's visit anywhere else, at this moment.
+        await self.visits.end_open_visits(user_id, now, keep=recent.id if recent else None)
         if recent is not None:
-            if recent.checkout_at is not None:
-                recent = await self.visits.reopen(recent.id)
-            if recent is not None:
-                return Recorded(recent, venue, continued=True, ask_health_declaration=False)
+            return Recorded(recent, venue, continued=True, ask_health_declaration=False, returned=returned)
         visit = await self.visits.record_visit(venue, user_id, now)
         await self._after(Arrival(venue, visit, now))
         return Recorded(

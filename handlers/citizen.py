@@ -41,9 +41,13 @@ def visit_keyboard(_: Gettext, visit: Visit) -> InlineKeyboardMarkup:
     )
 
 
-def confirmation_text(_: Gettext, context: BotContext, visit: Visit, address: str, continued: bool) -> str:
+def confirmation_text(
+    _: Gettext, context: BotContext, visit: Visit, address: str, continued: bool, returned: bool = False
+) -> str:
     when = local_time(context, visit, with_date=True)
-    if continued:
+    if returned:
+        head = _("✅ Welcome back to {venue}: your visit since {time} continues.")
+    elif continued:
         head = _("✅ Still checked in at {venue} (since {time}): this scan continues your visit.")
     else:
         head = _("✅ Checked in at {venue} · {time}")
@@ -60,7 +64,9 @@ def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome) -> st
         return _("{venue} no longer uses QuetMa check-in. Nothing was recorded.").format(
             venue=outcome.venue.name
         )
-    return confirmation_text(_, context, outcome.visit, outcome.venue.address, outcome.continued)
+    return confirmation_text(
+        _, context, outcome.visit, outcome.venue.address, outcome.continued, outcome.returned
+    )
 
 
 async def check_in(message: Message, context: BotContext, code: str) -> None:

@@ -157,6 +157,15 @@ class CheckinRepo:
         doc = await update_and_fetch(self._visits, {"_id": oid}, {"$set": {"checkout_at": None}})
         return visit_from_doc(doc) if doc else None
 
+    async def end_open_visits(self, user_id: int, now: datetime, *, keep: str | None = None) -> int:
+        """Check a person out of every open visit but `keep`, at `now`; how many were ended."""
+        query: Doc = {"user_id": user_id, "checkout_at": None, "auto_checkout_at": {"$gt": now}}
+        kept = _object_id(keep) if keep is not None else None
+        if kept is not None:
+            query["_id"] = {"$ne": kept}
+        result = await self._visits.update_many(query, {"$set": {"checkout_at": now}})
+        return result.modified_count
+
     async def record_visit(self, venue: Venue, user_id: int, now: datetime) -> Visit:
         """Store a new visit and count it in the venue's and regions' anonymous counters."""
         doc = visit_doc(VisitDraft(venue, user_id, now), tz=self._tz, retention=self._retention)

@@ -221,3 +221,23 @@ async def test_messages_dropped_by_forgetting_expire(repos: Repos, clock: Manual
     dropped = await repos.outbox.get("alert:1")
     assert dropped is not None and dropped["state"] == "dropped"
     assert dropped["expires_at"] > clock.now()
+
+
+async def test_one_place_at_a_time(repos: Repos, clock: ManualClock) -> None:
+    a = await make_venue(repos, clock, "MMMM2222")
+    b = await make_venue(repos, clock, "NNNN3333")
+    checkins = use_case(repos, clock)
+    at_a = await checkins.record(CITIZEN, a.code)
+    clock.advance(timedelta(minutes=10))
+    at_b = await checkins.record(CITIZEN, b.code)
+    assert isinstance(at_a, Recorded) and isinstance(at_b, Recorded)
+    left = await repos.checkins.get(at_a.visit.id)
+    assert left is not None and left.checkout_at == clock.now()
+    clock.advance(timedelta(minutes=10))
+    back = await checkins.record(CITIZEN, a.code)
+    assert isinstance(back, Recorded) and back.continued and back.returned
+    assert back.visit.id == at_a.visit.id and back.visit.checkout_at is None
+    open_now = await repos.checkins.open_visits(CITIZEN, clock.now())
+    assert [v.id for v in open_now] == [at_a.visit.id]
+    ended_b = await repos.checkins.get(at_b.visit.id)
+    assert ended_b is not None and ended_b.checkout_at == clock.now()

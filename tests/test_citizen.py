@@ -131,6 +131,34 @@ async def test_rescan_within_30_minutes_continues_the_visit(bot: BotHarness) -> 
     assert (day.checkins, day.visitors) == (2, 1)
 
 
+async def test_a_scan_elsewhere_ends_the_previous_visit(bot: BotHarness) -> None:
+    first = await make_venue(bot, "Chợ Đồng Xuân")
+    second = await make_venue(bot, "Hiệu thuốc Tâm An")
+    await scan(bot, CITIZEN, first)
+    bot.clock.advance(timedelta(minutes=20))
+    await scan(bot, CITIZEN, second)
+    left = await bot.repos.db["visits"].find_one({"venue_code": first.code})
+    assert left["checkout_at"] == bot.clock.now(), "ended at the moment of the new scan"
+    assert [v.venue_code for v in await bot.repos.checkins.open_visits(CITIZEN, bot.clock.now())] == [
+        second.code
+    ]
+    said = texts(await bot.send(CITIZEN, "/checkout"))
+    assert any("Hiệu thuốc Tâm An" in t for t in said)
+    again = texts(await bot.send(CITIZEN, "/checkout"))
+    assert any("chưa check-in" in t for t in again), "one /checkout is enough"
+
+
+async def test_a_scan_after_checking_out_never_says_still_checked_in(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await scan(bot, CITIZEN, venue)
+    await bot.send(CITIZEN, "/checkout")
+    bot.clock.advance(timedelta(minutes=5))
+    said = texts(await scan(bot, CITIZEN, venue))
+    assert not any("vẫn đang check-in" in t for t in said)
+    assert any("quay lại" in t and venue.name in t for t in said)
+    assert len(await bot.repos.checkins.open_visits(CITIZEN, bot.clock.now())) == 1
+
+
 async def test_check_out_button_and_command(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     calls = await scan(bot, CITIZEN, venue, language_code="en")

@@ -52,11 +52,12 @@ def local(day: date, hour: int, minute: int) -> datetime:
 
 
 def edge_cases(venues: list[Venue]) -> list[BulkVisit]:
-    """Re-scans that continue a visit: after a check-out, across midnight, with people added, over the cap."""
+    """Re-scans that continue a visit (after a check-out, across midnight, with people added, over the cap),
+    and scans elsewhere that end a visit."""
     venue = next(v for v in venues if v.created_day < "2026-11-14")
     other = next(v for v in venues if v.created_day < "2026-11-14" and v.code != venue.code)
     d1, d2 = LAST_DAY - timedelta(days=1), LAST_DAY
-    u1, u2, u3, u4 = (DEMO_USER_BASE + 900_000 + i for i in range(4))
+    u1, u2, u3, u4, u5, u6 = (DEMO_USER_BASE + 900_000 + i for i in range(6))
 
     def visit(v: Venue, user: int, at: datetime, party: int = 1, out: datetime | None = None) -> BulkVisit:
         return BulkVisit(VisitDraft(v, user, at, party), checkout_at=out)
@@ -76,6 +77,13 @@ def edge_cases(venues: list[Venue]) -> list[BulkVisit]:
         visit(other, u4, local(d2, 12, 31)),
         # a check-out at the automatic check-out time is too late to count
         visit(venue, u4, local(d2, 15, 0), out=local(d2, 17, 0)),
+        # one place at a time: the scan at 09:10 ends the first visit, coming back at 09:20 ends the second
+        visit(venue, u5, local(d1, 9, 0), out=local(d1, 9, 50)),
+        visit(other, u5, local(d1, 9, 10)),
+        visit(venue, u5, local(d1, 9, 20)),
+        # a new visit at the same place an hour on ends the one still open there; its later check-out is void
+        visit(venue, u6, local(d1, 14, 0), out=local(d1, 15, 30)),
+        visit(venue, u6, local(d1, 15, 0)),
     ]
 
 
