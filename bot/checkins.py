@@ -12,16 +12,24 @@ that ask for it; its answers come back through `declare_health`.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from storage.checkins import RESCAN_WINDOW, CheckinRepo
+from storage.database import time_budget
+from storage.errors import Unavailable
 from storage.models import HealthAnswers, Venue, Visit
 from storage.venues import VenueRepo
 
+log = logging.getLogger(__name__)
+
 HISTORY_DAYS = 14
+# How long a check-in waits on the database before the person is told to scan again: long enough
+# for a busy moment, short enough that nobody walks away thinking a late confirmation is a new one.
+PATIENCE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,14 @@ class Recorded:
     returned: bool = False  # continued after the person had checked out (or been checked out)
 
 
-CheckinOutcome = UnknownVenue | InactiveVenue | Recorded
+@dataclass(frozen=True)
+class NotRecorded:
+    """The database did not answer in time: nothing was recorded, the person should scan again."""
+
+    code: str
+
+
+CheckinOutcome = UnknownVenue | InactiveVenue | Recorded | NotRecorded
 
 
 @dataclass(frozen=True)
@@ -98,9 +113,21 @@ class Checkins:
     visits: CheckinRepo
     clock: Clock
     effects: tuple[CheckinEffect, ...] = ()
+    patience: float = PATIENCE_SECONDS
 
     async def record(self, user_id: int, venue_code: str) -> CheckinOutcome:
-        """Check a person in at a venue code."""
+        """Check a person in at a venue code, answering within the patience whatever the database does."""
+        try:
+            with time_budget(self.patience):
+                outcome = await self._record(user_id, venue_code)
+        except Unavailable:
+            log.warning("check-in at %s not recorded: the database did not answer in time", venue_code)
+            return NotRecorded(venue_code)
+        if isinstance(outcome, Recorded) and not outcome.continued:
+            await self._after(Arrival(outcome.venue, outcome.visit, outcome.visit.checkin_at))
+        return outcome
+
+    async def _record(self, user_id: int, venue_code: str) -> CheckinOutcome:
         venue = await self.venues.get(venue_code)
         if venue is None:
             return UnknownVenue(venue_code)
@@ -116,7 +143,6 @@ class Checkins:
         if recent is not None:
             return Recorded(recent, venue, continued=True, ask_health_declaration=False, returned=returned)
         visit = await self.visits.record_visit(venue, user_id, now)
-        await self._after(Arrival(venue, visit, now))
         return Recorded(
             visit, venue, continued=False, ask_health_declaration=venue.settings.health_declaration
         )
@@ -161,5 +187,12 @@ class Checkins:
         return History(await self.visits.history(user_id, now - timedelta(days=days)), now, days)
 
     async def _after(self, arrival: Arrival) -> None:
-        for effect in self.effects:
-            await effect(arrival)
+        """Run the effects; the visit is stored already, so a database too slow for them skips them."""
+        try:
+            with time_budget(self.patience):
+                for effect in self.effects:
+                    await effect(arrival)
+        except Unavailable:
+            log.warning(
+                "effects of a check-in at %s skipped: the database did not answer", arrival.venue.code
+            )

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.app.context import BotContext
-from bot.checkins import CheckinOutcome, History, InactiveVenue, Recorded, UnknownVenue
+from bot.checkins import CheckinOutcome, History, InactiveVenue, NotRecorded, Recorded, UnknownVenue
 from bot.i18n import Gettext
 from bot.payload import BadPayload, PayloadKind, normalize_code, verify_payload
 from handlers import health
@@ -60,6 +60,8 @@ def confirmation_text(
 def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome) -> str:
     if isinstance(outcome, UnknownVenue):
         return _("This QR code does not belong to any QuetMa venue. Please check the poster.")
+    if isinstance(outcome, NotRecorded):
+        return _("Your check-in was not recorded: QuetMa is busy right now. Please scan the QR again.")
     if isinstance(outcome, InactiveVenue):
         return _("{venue} no longer uses QuetMa check-in. Nothing was recorded.").format(
             venue=outcome.venue.name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +16,7 @@ from bot.checkins import (
     Checkins,
     Declaration,
     InactiveVenue,
+    NotRecorded,
     PartyGrown,
     Recorded,
     UnknownVenue,
@@ -21,6 +24,7 @@ from bot.checkins import (
 from bot.clock import ManualClock
 from bot.privacy import Privacy
 from storage.database import Repos
+from storage.errors import Unavailable
 from storage.models import HealthAnswers, NewVenue, Venue, VenueSettings
 from storage.outbox import OutboundMessage
 
@@ -241,3 +245,42 @@ async def test_one_place_at_a_time(repos: Repos, clock: ManualClock) -> None:
     assert [v.id for v in open_now] == [at_a.visit.id]
     ended_b = await repos.checkins.get(at_b.visit.id)
     assert ended_b is not None and ended_b.checkout_at == clock.now()
+
+
+async def test_a_check_in_waits_on_a_silent_database_only_for_its_patience(clock: ManualClock) -> None:
+    """A server that accepts connections and never answers (frozen): the person hears back in time."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    frozen = Repos.open(
+        f"mongodb://127.0.0.1:{port}/?directConnection=true", "frozen", tz=TZ, retention_days=21
+    )
+    try:
+        checkins = Checkins(venues=frozen.venues, visits=frozen.checkins, clock=clock, patience=0.5)
+        started = time.monotonic()
+        assert await checkins.record(CITIZEN, "PPPP4444") == NotRecorded("PPPP4444")
+        assert time.monotonic() - started < 3
+    finally:
+        await frozen.close()
+        for writer in connections:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_effects_the_database_is_too_slow_for_do_not_undo_the_answer(
+    repos: Repos, clock: ManualClock
+) -> None:
+    venue = await make_venue(repos, clock, "QQQQ5555")
+
+    async def stalled(_: Arrival) -> None:
+        raise Unavailable("no answer from the database within 5 s")
+
+    outcome = await use_case(repos, clock, stalled).record(CITIZEN, venue.code)
+    assert isinstance(outcome, Recorded) and not outcome.continued
+    assert len((await use_case(repos, clock).history(CITIZEN)).visits) == 1
