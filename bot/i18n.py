@@ -9,13 +9,17 @@ Vietnamese translation. Vietnamese has one plural form, English two.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+
+if TYPE_CHECKING:
+    from storage.users import UserRepo
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("vi", "en")
@@ -87,6 +91,19 @@ class Gettext:
             if forms:
                 return forms[min(_vietnamese_plural(n), len(forms) - 1)]
         return (singular, plural)[_english_plural(n)]
+
+
+async def languages_of(users: UserRepo, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each person's language for messages the bot sends on its own (alerts, summaries)."""
+    ids = list(dict.fromkeys(user_ids))
+    profiles = await users.get_many(ids)
+    return {
+        user_id: pick_language(
+            profiles[user_id].language if user_id in profiles else None,
+            profiles[user_id].telegram_language if user_id in profiles else None,
+        )
+        for user_id in ids
+    }
 
 
 def gettext_for(lang: str) -> Gettext:

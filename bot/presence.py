@@ -1,29 +1,18 @@
-"""Today at a venue: check-ins so far, people present now, and the capacity alert."""
+"""Today at a venue: check-ins so far and people present now."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_day
-from bot.i18n import Gettext, format_number, gettext_for, pick_language
+from bot.i18n import Gettext, format_number, languages_of
 from bot.services import Services
 from storage.checkins import MAX_VISIT_LENGTH, CheckinRepo
-from storage.models import CapacityAlarm, Venue, VenueDay, Visit
-from storage.outbox import OutboundMessage
+from storage.models import Venue, VenueDay, Visit
 from storage.venues import VenueRepo
-
-log = logging.getLogger(__name__)
-
-# An alert is re-armed once presence has dropped below 80% of capacity.
-REARM_PERCENT = 80
-# A day-old alert no longer holds the next one back.
-ALERT_MEMORY = timedelta(days=1)
-# Stored times have millisecond precision; a query up to "now" must include a check-in made now.
-_STORED_PRECISION = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -55,25 +44,6 @@ class TodayFigures:
 def present_at(visits: Iterable[Visit], moment: datetime) -> int:
     """People inside at a moment: checked in, not checked out, not past the automatic check-out."""
     return sum(visit.party for visit in visits if visit.checkin_at <= moment < visit.ended_at)
-
-
-def lowest_presence(visits: Sequence[Visit], start: datetime, end: datetime) -> int:
-    """The fewest people inside at any moment of [start, end].
-
-    Presence only falls when a visit ends, so the minimum is at `start` or right after an end.
-    """
-    running = present_at(visits, start)
-    lowest = running
-    changes: dict[datetime, int] = {}
-    for visit in visits:
-        if start < visit.checkin_at <= end:
-            changes[visit.checkin_at] = changes.get(visit.checkin_at, 0) + visit.party
-        if start < visit.ended_at <= end:
-            changes[visit.ended_at] = changes.get(visit.ended_at, 0) - visit.party
-    for moment in sorted(changes):
-        running += changes[moment]
-        lowest = min(lowest, running)
-    return lowest
 
 
 def busiest(hours: Mapping[int, int]) -> tuple[int, int] | None:
@@ -213,74 +183,6 @@ def render_today(figures: TodayFigures, _: Gettext, lang: str, tz: ZoneInfo) -> 
     return "\n".join(lines)
 
 
-def rearm_level(capacity: int) -> int:
-    """Presence must drop below this many people before another alert."""
-    return -(-capacity * REARM_PERCENT // 100)
-
-
-def alert_due(visits: Sequence[Visit], capacity: int, alarm: CapacityAlarm | None, now: datetime) -> bool:
-    """At or over capacity now, and either never alerted or below 80% at some moment since the last alert."""
-    if present_at(visits, now) < capacity:
-        return False
-    if alarm is None or alarm.last_alert_at <= now - ALERT_MEMORY:
-        return True
-    return lowest_presence(visits, alarm.last_alert_at, now) < rearm_level(capacity)
-
-
 async def recipient_languages(services: Services, user_ids: Iterable[int]) -> dict[int, str]:
     """Each person's language for proactive messages."""
-    ids = list(dict.fromkeys(user_ids))
-    profiles = await services.repos.users.get_many(ids)
-    return {
-        user_id: pick_language(
-            profiles[user_id].language if user_id in profiles else None,
-            profiles[user_id].telegram_language if user_id in profiles else None,
-        )
-        for user_id in ids
-    }
-
-
-def capacity_alert_text(_: Gettext, lang: str, venue: Venue, present: int, capacity: int) -> str:
-    return "\n".join(
-        [
-            _("⚠️ {venue} is full: {present} people inside now, capacity {capacity}.").format(
-                venue=venue.name, present=format_number(present, lang), capacity=format_number(capacity, lang)
-            ),
-            _(
-                "Please ask people to wait outside until others leave. The next alert comes only after "
-                "fewer than {level} people are inside and it fills up again."
-            ).format(level=format_number(rearm_level(capacity), lang)),
-        ]
-    )
-
-
-async def check_capacity(services: Services, venue: Venue, visit: Visit) -> None:
-    """Check-in hook: queue one alert to the owner and staff when the venue fills up."""
-    capacity = venue.capacity
-    if not capacity:
-        return
-    now = services.now()
-    alarm = venue.capacity_alarm
-    since = alarm.last_alert_at if alarm and alarm.last_alert_at > now - ALERT_MEMORY else now
-    visits = await services.repos.checkins.overlapping(venue.code, since, now + _STORED_PRECISION)
-    if not alert_due(visits, capacity, alarm, now):
-        return
-    day = local_day(now, services.settings.tz).isoformat()
-    noted = await services.repos.venues.record_capacity_alert(venue.code, previous=alarm, at=now, day=day)
-    if noted is None:  # another check-in raised this alert a moment ago
-        return
-    present = present_at(visits, now)
-    recipients = [venue.owner_id, *venue.staff_ids] if venue.owner_id is not None else list(venue.staff_ids)
-    languages = await recipient_languages(services, recipients)
-    messages = [
-        OutboundMessage(
-            key=f"capacity:{venue.code}:{day}:{noted.count}:{user_id}",
-            kind="capacity",
-            chat_id=user_id,
-            text=capacity_alert_text(gettext_for(lang), lang, venue, present, capacity),
-            meta={"venue": venue.code, "present": present, "capacity": capacity},
-        )
-        for user_id, lang in languages.items()
-    ]
-    queued = await services.repos.outbox.enqueue_many(messages, now)
-    log.info("venue %s reached capacity: %d alerts queued", venue.code, queued)
+    return await languages_of(services.repos.users, user_ids)

@@ -16,7 +16,6 @@ from bot.i18n import pick_language
 from storage.users import UserRepo
 
 MAX_NAME = 128
-MAX_PHONE = 32
 
 
 def clean_display_name(raw: str, *, max_length: int = MAX_NAME) -> str:
@@ -57,7 +56,3 @@ class Profiles:
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.users.set_language(user_id, language)
-
-    async def share_phone(self, user_id: int, phone: str) -> None:
-        """Keep the phone number a person shared, as they shared it."""
-        await self.users.set_phone(user_id, "".join(phone.split())[:MAX_PHONE])

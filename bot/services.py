@@ -6,7 +6,6 @@ dependencies instead; this goes away when the last caller has moved.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,9 +14,6 @@ from bot.clock import Clock, local_day
 from bot.payload import Signer
 from bot.regions import RegionCatalogue
 from storage.database import Repos
-from storage.models import Venue, Visit
-
-CheckinHook = Callable[["Services", Venue, Visit], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -29,7 +25,6 @@ class Services:
     clock: Clock
     regions: RegionCatalogue
     signer: Signer
-    checkin_hooks: tuple[CheckinHook, ...] = ()
 
     @property
     def secret(self) -> bytes:
@@ -44,10 +39,3 @@ class Services:
 
     def checkin_payload(self, venue_code: str) -> str:
         return self.signer.checkin(venue_code)
-
-    async def forget_user(self, user_id: int) -> int:
-        """Delete a person's check-ins and profile (anonymous counters stay); the number of check-ins deleted."""
-        deleted = await self.repos.checkins.forget_user(user_id)
-        await self.repos.users.delete(user_id)
-        await self.repos.outbox.drop_pending_for(user_id, "forgotten")
-        return deleted

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.app.context import BotContext
+from bot.checkins import CheckinOutcome, History, InactiveVenue, NotRecorded, Recorded, UnknownVenue
 from bot.i18n import Gettext
 from bot.payload import BadPayload, PayloadKind, normalize_code, verify_payload
 from handlers import health
@@ -22,12 +22,10 @@ CB_PLUS_ONE = "v:plus:"
 CB_HISTORY = "v:hist"
 CB_FORGET_YES = "v:forget:yes"
 CB_FORGET_NO = "v:forget:no"
-HISTORY_DAYS = 14
 
 
 def local_time(context: BotContext, visit: Visit, *, with_date: bool = False) -> str:
-    tz = context.services.settings.tz
-    moment = visit.checkin_at.astimezone(tz)
+    moment = visit.checkin_at.astimezone(context.tz)
     return moment.strftime("%H:%M %d/%m/%Y" if with_date else "%H:%M")
 
 
@@ -43,9 +41,13 @@ def visit_keyboard(_: Gettext, visit: Visit) -> InlineKeyboardMarkup:
     )
 
 
-def confirmation_text(_: Gettext, context: BotContext, visit: Visit, address: str, continued: bool) -> str:
+def confirmation_text(
+    _: Gettext, context: BotContext, visit: Visit, address: str, continued: bool, returned: bool = False
+) -> str:
     when = local_time(context, visit, with_date=True)
-    if continued:
+    if returned:
+        head = _("✅ Welcome back to {venue}: your visit since {time} continues.")
+    elif continued:
         head = _("✅ Still checked in at {venue} (since {time}): this scan continues your visit.")
     else:
         head = _("✅ Checked in at {venue} · {time}")
@@ -55,34 +57,33 @@ def confirmation_text(_: Gettext, context: BotContext, visit: Visit, address: st
     return text
 
 
+def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome) -> str:
+    if isinstance(outcome, UnknownVenue):
+        return _("This QR code does not belong to any QuetMa venue. Please check the poster.")
+    if isinstance(outcome, NotRecorded):
+        return _("Your check-in was not recorded: QuetMa is busy right now. Please scan the QR again.")
+    if isinstance(outcome, InactiveVenue):
+        return _("{venue} no longer uses QuetMa check-in. Nothing was recorded.").format(
+            venue=outcome.venue.name
+        )
+    return confirmation_text(
+        _, context, outcome.visit, outcome.venue.address, outcome.continued, outcome.returned
+    )
+
+
 async def check_in(message: Message, context: BotContext, code: str) -> None:
-    """Record a check-in at a venue code and confirm it."""
-    _ = context.gettext
+    """Check the sender in at a venue code and answer (the entry for scans and typed codes)."""
     user = message.from_user
     if user is None:
         return
-    venue = await context.repos.venues.get(code)
-    if venue is None:
-        await message.reply_text(
-            _("This QR code does not belong to any QuetMa venue. Please check the poster.")
-        )
+    _ = context.gettext
+    outcome = await context.checkins.record(user.id, code)
+    if not isinstance(outcome, Recorded):
+        await message.reply_text(outcome_text(_, context, outcome))
         return
-    if not venue.active:
-        await message.reply_text(
-            _("{venue} no longer uses QuetMa check-in. Nothing was recorded.").format(venue=venue.name)
-        )
-        return
-    result = await context.repos.checkins.check_in(venue, user.id, context.services.now())
-    visit = result.visit
-    await message.reply_text(
-        confirmation_text(_, context, visit, venue.address, result.continued),
-        reply_markup=visit_keyboard(_, visit),
-    )
-    if not result.continued:
-        if venue.settings.health_declaration:
-            await health.ask(message, context, visit)
-        for hook in context.services.checkin_hooks:
-            await hook(context.services, venue, visit)
+    await message.reply_text(outcome_text(_, context, outcome), reply_markup=visit_keyboard(_, outcome.visit))
+    if outcome.ask_health_declaration:
+        await health.ask(message, context, outcome.visit)
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -93,7 +94,7 @@ async def start(update: Update, context: BotContext) -> None:
     _ = context.gettext
     payload = context.args[0] if context.args else ""
     try:
-        verified = verify_payload(context.services.secret, payload)
+        verified = verify_payload(context.signer.secret, payload)
     except BadPayload:
         log.info("refused a bad check-in payload")
         await message.reply_text(
@@ -149,12 +150,7 @@ async def checkout_command(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     _ = context.gettext
-    now = context.services.now()
-    open_visits = await context.repos.checkins.open_visits(user.id, now)
-    if not open_visits:
-        await message.reply_text(_("You are not checked in anywhere right now."))
-        return
-    visit = await context.repos.checkins.check_out(open_visits[0].id, user.id, now)
+    visit = await context.checkins.check_out(user.id)
     if visit is None:
         await message.reply_text(_("You are not checked in anywhere right now."))
         return
@@ -163,7 +159,7 @@ async def checkout_command(update: Update, context: BotContext) -> None:
 
 def checkout_text(_: Gettext, context: BotContext, visit: Visit) -> str:
     assert visit.checkout_at is not None  # noqa: S101 - just checked out
-    end = visit.checkout_at.astimezone(context.services.settings.tz).strftime("%H:%M")
+    end = visit.checkout_at.astimezone(context.tz).strftime("%H:%M")
     return _("👋 Checked out of {venue} at {time}. Thank you!").format(venue=visit.venue_name, time=end)
 
 
@@ -173,8 +169,7 @@ async def checkout_button(update: Update, context: BotContext) -> None:
     if query is None or query.data is None or user is None:
         return
     _ = context.gettext
-    visit_id = query.data.removeprefix(CB_CHECKOUT)
-    visit = await context.repos.checkins.check_out(visit_id, user.id, context.services.now())
+    visit = await context.checkins.check_out(user.id, query.data.removeprefix(CB_CHECKOUT))
     if visit is None:
         await query.answer(_("This visit has already ended."))
         return
@@ -188,33 +183,32 @@ async def plus_one_button(update: Update, context: BotContext) -> None:
     if query is None or query.data is None or user is None:
         return
     _ = context.gettext
-    visit_id = query.data.removeprefix(CB_PLUS_ONE)
-    visit = await context.repos.checkins.add_person(visit_id, user.id, context.services.now())
-    if visit is None:
+    grown = await context.checkins.add_person(user.id, query.data.removeprefix(CB_PLUS_ONE))
+    if grown is None:
         await query.answer(
             _("Can't add more people to this visit (it has ended, or 10 people is the limit).")
         )
         return
+    visit = grown.visit
     await query.answer(_("👥 {n} people").format(n=visit.party))
-    venue = await context.repos.venues.get(visit.venue_code)
-    address = venue.address if venue else ""
-    if venue is not None:  # one more person present: capacity alerts and the like
-        for hook in context.services.checkin_hooks:
-            await hook(context.services, venue, visit)
+    address = grown.venue.address if grown.venue else ""
     await query.edit_message_text(
         confirmation_text(_, context, visit, address, continued=False), reply_markup=visit_keyboard(_, visit)
     )
 
 
-def history_text(_: Gettext, context: BotContext, visits: list[Visit]) -> str:
-    if not visits:
-        return _("You have no check-ins in the last {days} days.").format(days=HISTORY_DAYS)
-    tz = context.services.settings.tz
-    lines = [_("Your check-ins in the last {days} days:").format(days=HISTORY_DAYS)]
-    for visit in visits:
+def history_text(_: Gettext, context: BotContext, history: History) -> str:
+    if not history.visits:
+        return _("You have no check-ins in the last {days} days.").format(days=history.days)
+    tz = context.tz
+    lines = [_("Your check-ins in the last {days} days:").format(days=history.days)]
+    for visit in history.visits:
         start = visit.checkin_at.astimezone(tz)
-        end = visit.ended_at.astimezone(tz)
-        line = f"• {start:%d/%m %H:%M}–{end:%H:%M} {visit.venue_name}"
+        if visit.is_open(history.at):  # its end is not known yet: no made-up automatic check-out time
+            since = _("since {time}, still checked in").format(time=f"{start:%H:%M}")
+            line = f"• {start:%d/%m} {since} · {visit.venue_name}"
+        else:
+            line = f"• {start:%d/%m %H:%M}–{visit.ended_at.astimezone(tz):%H:%M} {visit.venue_name}"
         if visit.party > 1:
             line += " · " + _("👥 {n} people").format(n=visit.party)
         lines.append(line)
@@ -228,11 +222,10 @@ async def send_history(update: Update, context: BotContext) -> None:
     if user is None or chat is None:
         return
     _ = context.gettext
-    since = context.services.now() - timedelta(days=HISTORY_DAYS)
-    visits = await context.repos.checkins.history(user.id, since)
+    history = await context.checkins.history(user.id)
     if update.callback_query:
         await update.callback_query.answer()
-    await context.bot.send_message(chat.id, history_text(_, context, visits))
+    await context.bot.send_message(chat.id, history_text(_, context, history))
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
@@ -267,7 +260,7 @@ async def forget_answer(update: Update, context: BotContext) -> None:
     if query.data != CB_FORGET_YES:
         await query.edit_message_text(_("Nothing was deleted."))
         return
-    deleted = await context.services.forget_user(user.id)
+    deleted = await context.privacy.forget_person(user.id)
     if context.user_data is not None:
         context.user_data.clear()
     await query.edit_message_text(_("Done: {n} check-ins and your profile were deleted.").format(n=deleted))
@@ -283,7 +276,7 @@ async def shared_contact(update: Update, context: BotContext) -> None:
     if message.contact.user_id != user.id:
         await message.reply_text(_("Please share your own contact, not someone else's."))
         return
-    await context.repos.users.set_phone(user.id, message.contact.phone_number[:32])
+    await context.privacy.share_phone(user.id, message.contact.phone_number)
     await message.reply_text(_("Thank you: health workers can now call you if you were exposed."))
 
 

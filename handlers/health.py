@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.app.context import BotContext
+from bot.checkins import Declaration
 from bot.i18n import N_, Gettext
 from storage.models import HealthAnswers, Visit
 
@@ -70,16 +71,18 @@ async def answered(update: Update, context: BotContext) -> None:
             question_text(_, len(answers)), reply_markup=question_markup(_, visit_id, answers)
         )
         return
-    skipped = answers == "s"
-    result = HealthAnswers() if skipped else HealthAnswers(*(a == "y" for a in answers))
-    visit = await context.repos.checkins.record_health(visit_id, user.id, result, skipped=skipped)
+    declared = None if answers == "s" else HealthAnswers(*(a == "y" for a in answers))
+    outcome = await context.checkins.declare_health(user.id, visit_id, declared)
+    if outcome is Declaration.REFUSED:
+        await query.answer(_("This button has expired."))
+        return
     await query.answer()
-    if visit is None:
+    if outcome is Declaration.ALREADY_RECORDED:
         await query.edit_message_text(_("This declaration was already recorded."))
         return
-    if skipped:
+    if declared is None:
         await query.edit_message_text(_("Declaration skipped. Have a good visit!"))
-    elif result.any_yes:
+    elif declared.any_yes:
         await query.edit_message_text(
             _(
                 "Thank you. Because you answered yes, please contact your local health station "

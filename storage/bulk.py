@@ -1,7 +1,7 @@
 """Bulk loading of venues and visits (demo and scale data) that leaves exactly what the live path leaves.
 
-The live path (`VenueRepo.create`, `CheckinRepo.check_in`, `add_person`, `check_out`) updates one
-visit and a handful of counters per request. Loading millions of visits that way takes hours, so
+The live path (`VenueRepo.create`, then `bot.checkins.Checkins`: `record`, `add_person`, `check_out`)
+updates a visit or two and a handful of counters per request. Loading millions of visits that way takes hours, so
 this module replays the same rules in memory (`storage.counters`, `visit_doc`, `visitor_scopes`)
 and writes the resulting documents with `insert_many` and merged upserts, in batches, with a few
 writes in flight while the next batch is computed.
@@ -95,12 +95,12 @@ class _OpenVisit:
     checkouts: list[datetime] = field(default_factory=list)
     reopened: list[datetime] = field(default_factory=list)
 
-    def settle(self) -> Doc:
-        """The visit as the live path leaves it: the first check-out after the last re-opening counts.
+    def checkout(self) -> datetime | None:
+        """The check-out the live path leaves: the first one after the last re-opening counts.
 
         `CheckinRepo.check_out` only ends an open visit before its automatic check-out, and a re-scan
-        (`check_in` continuing the visit) clears an earlier check-out; a check-out and a re-scan at the
-        same moment are taken in that order.
+        (continuing the visit) clears an earlier check-out; a check-out and a re-scan at the same
+        moment are taken in that order.
         """
         events = sorted(
             [(moment, 0) for moment in self.checkouts] + [(moment, 1) for moment in self.reopened]
@@ -111,7 +111,20 @@ class _OpenVisit:
                 checkout = None
             elif checkout is None and moment < self.doc["auto_checkout_at"]:
                 checkout = moment
-        self.doc["checkout_at"] = checkout
+        return checkout
+
+    def final(self, last_at: datetime) -> bool:
+        """No scan from `last_at` on can change it: too old to continue, and ended by then."""
+        if self.doc["checkin_at"] >= last_at - RESCAN_WINDOW:
+            return False
+        if self.doc["auto_checkout_at"] <= last_at:
+            return True
+        checkout = self.checkout()
+        return checkout is not None and checkout <= last_at
+
+    def settle(self) -> Doc:
+        """The visit as the live path leaves it."""
+        self.doc["checkout_at"] = self.checkout()
         return self.doc
 
 
@@ -211,8 +224,9 @@ class BulkLoader:
 
     Use it as `async with BulkLoader(repos, ...) as loader:` so writes in flight are awaited (or
     cancelled on error). Venues must be added before their visits; visits must come in order of
-    check-in time, as they would reach the bot. A check-in by the same person at the same venue
-    within the re-scan window continues the earlier visit, exactly as `CheckinRepo.check_in` does.
+    check-in time, as they would reach the bot. The rules of `bot.checkins.Checkins.record` apply:
+    a check-in by the same person at the same venue within the re-scan window continues the earlier
+    visit, and a check-in ends the person's other open visits at its moment.
     """
 
     def __init__(
@@ -244,6 +258,9 @@ class BulkLoader:
         self._pending: list[_OpenVisit] = []
         self._pending_at: list[datetime] = []
         self._recent: dict[tuple[int, str], _OpenVisit] = {}
+        # Each person's visits not yet written, which a later scan elsewhere may still end.
+        self._unwritten: dict[int, list[_OpenVisit]] = {}
+        self._kept = 0  # visits left in memory by the last write, not final yet
         self._day: str | None = None
         self._visitor_days: dict[int, _VisitorDay] = {}
         # Venue counters of the current day and the one before (a visit just before midnight can
@@ -301,7 +318,7 @@ class BulkLoader:
         """Record check-ins in order of time, writing full batches as they fill."""
         for item in visits:
             self._add_visit(item)
-            if len(self._pending) >= 2 * self._batch:
+            if len(self._pending) >= self._kept + 2 * self._batch:
                 await self._write_settled_visits()
 
     def _add_visit(self, item: BulkVisit) -> None:
@@ -317,12 +334,19 @@ class BulkLoader:
         checkouts = [item.checkout_at] if item.checkout_at is not None and item.checkout_at > draft.at else []
         key = (draft.user_id, venue.code)
         earlier = self._recent.get(key)
-        if earlier is not None and earlier.doc["checkin_at"] >= draft.at - RESCAN_WINDOW:
+        continued = earlier is not None and earlier.doc["checkin_at"] >= draft.at - RESCAN_WINDOW
+        # One place at a time: the scan ends the person's other visits (ignored where already ended).
+        others = [v for v in self._unwritten.get(draft.user_id, []) if v.doc["auto_checkout_at"] > draft.at]
+        for other in others:
+            if not (continued and other is earlier):
+                other.checkouts.append(draft.at)
+        if continued and earlier is not None:
             self._continue(earlier, draft, checkouts)
             return
         doc = visit_doc(VisitDraft(venue, draft.user_id, draft.at), tz=self._tz, retention=self._retention)
         visit = _OpenVisit(doc, checkouts)
         self._recent[key] = visit
+        self._unwritten.setdefault(draft.user_id, []).append(visit)
         self._pending.append(visit)
         self._pending_at.append(draft.at)
         self._count(venue, draft.user_id, doc)
@@ -424,18 +448,30 @@ class BulkLoader:
             self._recent = {k: v for k, v in self._recent.items() if v.doc["checkin_at"] >= horizon}
 
     async def _write_settled_visits(self, *, everything: bool = False) -> None:
-        """Write visits no later check-in can still continue, and any finished day's counters."""
-        if everything or self._last_at is None:
-            settled = len(self._pending)
+        """Write visits no later check-in can still change, and any finished day's counters."""
+        last_at = self._last_at
+        final: list[_OpenVisit] = []
+        kept: list[_OpenVisit] = []
+        if everything or last_at is None:
+            final = self._pending
         else:
-            settled = bisect.bisect_left(self._pending_at, self._last_at - RESCAN_WINDOW)
-        while settled >= self._batch or (everything and settled > 0):
-            take = min(self._batch, settled)
-            docs = [visit.settle() for visit in self._pending[:take]]
-            del self._pending[:take]
-            del self._pending_at[:take]
-            settled -= take
-            await self._writer.insert("visits", docs)
+            old = bisect.bisect_left(self._pending_at, last_at - RESCAN_WINDOW)
+            for visit in self._pending[:old]:
+                (final if visit.final(last_at) else kept).append(visit)
+            kept += self._pending[old:]
+        # The unwritten visits are looked at again only after two more batches came in: linear time.
+        self._kept = len(kept)
+        if everything or len(final) >= self._batch:
+            self._pending = kept
+            self._pending_at = [visit.doc["checkin_at"] for visit in kept]
+            for visit in final:
+                visits = self._unwritten[visit.doc["user_id"]]
+                visits.remove(visit)
+                if not visits:
+                    del self._unwritten[visit.doc["user_id"]]
+            for start in range(0, len(final), self._batch):
+                docs = [visit.settle() for visit in final[start : start + self._batch]]
+                await self._writer.insert("visits", docs)
         await self._write_day_docs(everything=everything)
 
     async def _write_day_docs(self, *, everything: bool) -> None:

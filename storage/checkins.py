@@ -24,10 +24,11 @@ from storage.counters import (
     venue_day_person_inc,
     visitor_mark,
 )
-from storage.models import CheckinResult, HealthAnswers, Venue, VenueDay, Visit
+from storage.models import HealthAnswers, Venue, VenueDay, Visit
 
 Doc = dict[str, Any]
 
+# The check-in rule (bot.checkins): a re-scan this soon continues the visit; bulk loading applies it too.
 RESCAN_WINDOW = timedelta(minutes=30)
 MAX_PARTY = 10
 MAX_VISIT_LENGTH = timedelta(days=1)  # auto check-out is capped at 24 hours
@@ -146,23 +147,37 @@ class CheckinRepo:
         await self._venue_days.create_indexes(VENUE_DAY_INDEXES)
         await self._region_days.create_indexes(REGION_DAY_INDEXES)
 
-    async def check_in(self, venue: Venue, user_id: int, now: datetime) -> CheckinResult:
-        """Record a visit, or continue one begun at the same venue within the re-scan window."""
-        recent = await self._visits.find_one(
-            {"user_id": user_id, "venue_code": venue.code, "checkin_at": {"$gte": now - RESCAN_WINDOW}},
+    async def latest_at_venue(self, user_id: int, venue_code: str, since: datetime) -> Visit | None:
+        """A person's newest visit at a venue begun at or after `since`."""
+        doc = await self._visits.find_one(
+            {"user_id": user_id, "venue_code": venue_code, "checkin_at": {"$gte": since}},
             sort=[("checkin_at", DESCENDING)],
         )
-        if recent is not None:
-            if recent.get("checkout_at") is not None:
-                recent = await update_and_fetch(
-                    self._visits, {"_id": recent["_id"]}, {"$set": {"checkout_at": None}}
-                )
-            if recent is not None:
-                return CheckinResult(visit=visit_from_doc(recent), continued=True)
+        return visit_from_doc(doc) if doc else None
+
+    async def reopen(self, visit_id: str) -> Visit | None:
+        """Clear a visit's check-out; None when the visit is gone."""
+        oid = _object_id(visit_id)
+        if oid is None:
+            return None
+        doc = await update_and_fetch(self._visits, {"_id": oid}, {"$set": {"checkout_at": None}})
+        return visit_from_doc(doc) if doc else None
+
+    async def end_open_visits(self, user_id: int, now: datetime, *, keep: str | None = None) -> int:
+        """Check a person out of every open visit but `keep`, at `now`; how many were ended."""
+        query: Doc = {"user_id": user_id, "checkout_at": None, "auto_checkout_at": {"$gt": now}}
+        kept = _object_id(keep) if keep is not None else None
+        if kept is not None:
+            query["_id"] = {"$ne": kept}
+        result = await self._visits.update_many(query, {"$set": {"checkout_at": now}})
+        return result.modified_count
+
+    async def record_visit(self, venue: Venue, user_id: int, now: datetime) -> Visit:
+        """Store a new visit and count it in the venue's and regions' anonymous counters."""
         doc = visit_doc(VisitDraft(venue, user_id, now), tz=self._tz, retention=self._retention)
         await self._visits.insert_one(doc)
         await self._count_checkin(venue, user_id, doc["day"], doc["hour"])
-        return CheckinResult(visit=visit_from_doc(doc), continued=False)
+        return visit_from_doc(doc)
 
     async def _count_checkin(self, venue: Venue, user_id: int, day: str, hour: int) -> None:
         new_scopes = await self._mark_visitor(visitor_mark(user_id, day, visitor_scopes(venue), self._tz))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -10,8 +12,10 @@ from zoneinfo import ZoneInfo
 import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from storage.checkins import CheckinRepo
+from storage.errors import Unavailable
 from storage.jobs import JobRunRepo, LeaseRepo
 from storage.meta import MetaRepo
 from storage.officials import AuditRepo, ExposureRepo, OfficialRepo, SubscriptionRepo
@@ -36,6 +40,22 @@ def connect(uri: str, *, timeout_ms: int = 10_000) -> AsyncMongoClient[Doc]:
         connectTimeoutMS=timeout_ms,
         appname="quetma",
     )
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Every database operation in the block shares `seconds`; Unavailable when they run out.
+
+    The driver enforces the deadline itself (server selection, connecting, each read), so a
+    stalled or absent server costs at most the budget and leaves no cancelled read behind.
+    """
+    try:
+        with pymongo.timeout(seconds):
+            yield
+    except PyMongoError as error:
+        if error.timeout:
+            raise Unavailable(f"no answer from the database within {seconds:g} s") from error
+        raise
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,7 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """The write would break a uniqueness rule or a state rule."""
+
+
+class Unavailable(StorageError):
+    """The database did not answer within the time allowed."""

@@ -114,14 +114,6 @@ class Visit:
 
 
 @dataclass(frozen=True)
-class CheckinResult:
-    """What a check-in did."""
-
-    visit: Visit
-    continued: bool  # a re-scan within the window continued an earlier visit
-
-
-@dataclass(frozen=True)
 class UserProfile:
     """A Telegram user as QuetMa knows them."""
 

@@ -12,9 +12,10 @@ from bot.app.container import Container, build_container
 from bot.app.context import QuetmaApplication
 from bot.app.runtime import build_application, start_application, stop_application
 from bot.app.settings import Settings
+from bot.checkins import CheckinEffect
 from bot.clock import ManualClock
 from bot.payload import Links
-from bot.services import CheckinHook, Services
+from bot.services import Services
 from storage.database import Repos
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -40,7 +41,7 @@ class BotHarness:
         api: BotApiDouble,
         clock: ManualClock,
         *,
-        checkin_effects: Sequence[CheckinHook] = (),
+        checkin_effects: Sequence[CheckinEffect] = (),
     ) -> BotHarness:
         container = await build_container(settings, repos, clock=clock, checkin_effects=checkin_effects)
         assert settings.bot_token is not None

@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
-from storage.models import Venue
+from storage.models import Venue, VenueSettings
 from tests.botapi import BotApiDouble
 from tests.harness import BotHarness, button_data, buttons, texts
 
@@ -47,7 +47,7 @@ async def test_scanning_a_poster_records_the_visit_and_confirms(bot: BotHarness)
     assert "237 Âu Cơ" in confirmation.text
     assert "09:00" in confirmation.text  # local time of the scan
     labels = [label for label, _ in buttons(confirmation)]
-    assert labels == ["Check out", "+1 người", "Lượt của tôi"] or len(labels) == 3
+    assert labels == ["Check-out", "+1 người", "Lượt của tôi"]
     visits = await bot.repos.db["visits"].find({}).to_list()
     assert len(visits) == 1
     assert visits[0]["user_id"] == CITIZEN and visits[0]["venue_code"] == venue.code
@@ -131,6 +131,34 @@ async def test_rescan_within_30_minutes_continues_the_visit(bot: BotHarness) -> 
     assert (day.checkins, day.visitors) == (2, 1)
 
 
+async def test_a_scan_elsewhere_ends_the_previous_visit(bot: BotHarness) -> None:
+    first = await make_venue(bot, "Chợ Đồng Xuân")
+    second = await make_venue(bot, "Hiệu thuốc Tâm An")
+    await scan(bot, CITIZEN, first)
+    bot.clock.advance(timedelta(minutes=20))
+    await scan(bot, CITIZEN, second)
+    left = await bot.repos.db["visits"].find_one({"venue_code": first.code})
+    assert left["checkout_at"] == bot.clock.now(), "ended at the moment of the new scan"
+    assert [v.venue_code for v in await bot.repos.checkins.open_visits(CITIZEN, bot.clock.now())] == [
+        second.code
+    ]
+    said = texts(await bot.send(CITIZEN, "/checkout"))
+    assert any("Hiệu thuốc Tâm An" in t for t in said)
+    again = texts(await bot.send(CITIZEN, "/checkout"))
+    assert any("chưa check-in" in t for t in again), "one /checkout is enough"
+
+
+async def test_a_scan_after_checking_out_never_says_still_checked_in(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await scan(bot, CITIZEN, venue)
+    await bot.send(CITIZEN, "/checkout")
+    bot.clock.advance(timedelta(minutes=5))
+    said = texts(await scan(bot, CITIZEN, venue))
+    assert not any("vẫn đang check-in" in t for t in said)
+    assert any("quay lại" in t and venue.name in t for t in said)
+    assert len(await bot.repos.checkins.open_visits(CITIZEN, bot.clock.now())) == 1
+
+
 async def test_check_out_button_and_command(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     calls = await scan(bot, CITIZEN, venue, language_code="en")
@@ -199,11 +227,39 @@ async def test_history_lists_the_last_14_days_in_local_time(bot: BotHarness) -> 
     await scan(bot, CITIZEN, second)
     said = texts(await bot.send(CITIZEN, "/history"))
     listing = next(t for t in said if "Chợ Đồng Xuân" in t)
-    assert "19/11 09:00" in listing and "20/11 11:00" in listing
+    assert "19/11 09:00–11:00 Chợ Đồng Xuân" in listing
+    assert "20/11 từ 11:00, vẫn đang check-in · Hiệu thuốc Tâm An" in listing
     assert listing.index("Hiệu thuốc Tâm An") < listing.index("Chợ Đồng Xuân")
     bot.clock.advance(timedelta(days=14))
     later = texts(await bot.send(CITIZEN, "/history"))
     assert not any("Chợ Đồng Xuân" in t for t in later)
+
+
+async def test_history_shows_a_visit_in_progress_without_a_made_up_end(bot: BotHarness) -> None:
+    venue = await make_venue(bot, "Chợ Đồng Xuân")
+    await scan(bot, CITIZEN, venue, language_code="en")
+    bot.clock.advance(timedelta(minutes=10))
+    listing = "\n".join(texts(await bot.send(CITIZEN, "/history", language_code="en")))
+    assert "19/11 since 09:00, still checked in · Chợ Đồng Xuân" in listing
+    assert "11:00" not in listing, "the automatic check-out time is not an end yet"
+    await bot.send(CITIZEN, "/checkout")
+    listing = "\n".join(texts(await bot.send(CITIZEN, "/history", language_code="en")))
+    assert "19/11 09:00–09:10 Chợ Đồng Xuân" in listing and "still checked in" not in listing
+
+
+async def test_a_forged_health_answer_for_someone_elses_visit_is_refused(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.repos.venues.update_settings(venue.code, VenueSettings(health_declaration=True))
+    calls = await scan(bot, CITIZEN, venue)
+    visit_id = button_data(calls, "Có").split(":")[1]
+    said = texts(await bot.press(OTHER, f"h:{visit_id}:nnn"))
+    assert not any("đã được ghi nhận" in t for t in said)
+    assert any("hết hạn" in t for t in said)
+    stored = await bot.repos.checkins.get(visit_id)
+    assert stored is not None and stored.health is None and not stored.health_skipped
+    assert (await bot.repos.checkins.venue_day(venue.code, "2026-11-19")).declaration_answered == 0
+    said = texts(await bot.press(CITIZEN, f"h:{visit_id}:nnn"))
+    assert any("Cảm ơn" in t for t in said), "the visitor's own answer is still taken"
 
 
 async def test_forget_deletes_personal_data_but_keeps_counts(bot: BotHarness) -> None:
@@ -299,7 +355,7 @@ async def test_concurrent_check_ins_of_one_person_count_one_visitor(bot: BotHarn
     """Two instances recording the same person at once still count them once per region."""
     venues = [await make_venue(bot, f"Quầy {i}", ward="Ba Đình") for i in range(4)]
     now = bot.clock.now()
-    await asyncio.gather(*(bot.repos.checkins.check_in(venue, CITIZEN, now) for venue in venues))
+    await asyncio.gather(*(bot.repos.checkins.record_visit(venue, CITIZEN, now) for venue in venues))
     days = await bot.repos.stats.region_days(venues[0].region_id, "2026-11-19", "2026-11-19")
     figures = days["2026-11-19"]
     assert (figures.checkins, figures.visitors, figures.venues_with_checkins) == (4, 1, 4)
@@ -313,9 +369,9 @@ async def test_concurrent_check_ins_of_one_person_count_one_visitor(bot: BotHarn
 async def test_a_visitor_mark_expires_when_its_day_ends_and_the_visit_stays(bot: BotHarness) -> None:
     """The once-per-day mark serves only its own day; the visit itself is kept for the retention period."""
     venue = await make_venue(bot, "Quầy thuốc Hòa")
-    result = await bot.repos.checkins.check_in(venue, CITIZEN, bot.clock.now())
+    recorded = await bot.repos.checkins.record_visit(venue, CITIZEN, bot.clock.now())
     mark = await bot.repos.db["visitor_days"].find_one({"_id": f"2026-11-19|{CITIZEN}"})
     assert mark is not None
     assert mark["expires_at"] == datetime(2026, 11, 20, 0, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     visit = await bot.repos.db["visits"].find_one({"user_id": CITIZEN})
-    assert visit is not None and visit["expires_at"] == result.visit.checkin_at + timedelta(days=21)
+    assert visit is not None and visit["expires_at"] == recorded.checkin_at + timedelta(days=21)

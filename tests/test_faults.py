@@ -108,8 +108,11 @@ async def test_every_acknowledged_checkin_survives_a_database_killed_mid_burst(
             task.cancel()
         await asyncio.gather(*burst, return_exceptions=True)
 
-    status = supervised.database.status()
-    assert status.restarts == 1 and status.state == "running"
+    # Check-ins give up within their time budget, possibly before the supervisor's restart is done.
+    async with asyncio.timeout(BURST_DEADLINE_SECONDS):
+        while (status := supervised.database.status()).state != "running":
+            await asyncio.sleep(0.05)
+    assert status.restarts == 1
     told = acknowledged(botapi, venue)
     assert KILL_AFTER_ACKNOWLEDGED <= len(told) < len(CITIZENS), "the kill happened mid-burst"
     stored: dict[int, int] = {}
@@ -117,9 +120,8 @@ async def test_every_acknowledged_checkin_survives_a_database_killed_mid_burst(
         stored[visit["user_id"]] = stored.get(visit["user_id"], 0) + 1
     assert all(count == 1 for count in stored.values()), f"stored more than once: {stored}"
     assert told <= set(stored), f"acknowledged but not stored: {sorted(told - set(stored))}"
-    # Not asserted here: a citizen told "something went wrong" whose visit was stored all the
-    # same (a handful per run). Answering once, and only for what is stored, is the check-in
-    # path's own change (issue 9, item 13); the re-scan below shows such a visit is not doubled.
+    # A citizen told "not recorded" whose visit reached the server all the same (its reply was
+    # lost with the connection) re-scans below, and that re-scan continues the visit: never two.
 
     # Those who were not confirmed scan again, and the bot, on the restarted server, records them.
     for user in sorted(set(CITIZENS) - told):

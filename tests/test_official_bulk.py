@@ -16,6 +16,8 @@ import pytest
 
 from bot.app.embedded import CONFIG_FILE, EmbeddedDatabase
 from bot.app.settings import Settings
+from bot.checkins import Checkins, Recorded
+from bot.clock import ManualClock
 from bot.demo import DEMO_USER_BASE, DemoData, DemoSpec, region_wards
 from bot.regions import load_catalogue
 from storage.bulk import BulkLoader, BulkVenue, BulkVisit, run_bulk_load
@@ -26,6 +28,7 @@ from storage.probe import ping
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LAST_DAY = date(2026, 11, 18)
+LAST_DAY_START = datetime(2026, 11, 18, tzinfo=TZ)
 COLLECTIONS = ("venues", "visitor_days", "venue_days", "region_days", "region_totals")
 
 
@@ -49,11 +52,12 @@ def local(day: date, hour: int, minute: int) -> datetime:
 
 
 def edge_cases(venues: list[Venue]) -> list[BulkVisit]:
-    """Re-scans that continue a visit: after a check-out, across midnight, with people added, over the cap."""
+    """Re-scans that continue a visit (after a check-out, across midnight, with people added, over the cap),
+    and scans elsewhere that end a visit."""
     venue = next(v for v in venues if v.created_day < "2026-11-14")
     other = next(v for v in venues if v.created_day < "2026-11-14" and v.code != venue.code)
     d1, d2 = LAST_DAY - timedelta(days=1), LAST_DAY
-    u1, u2, u3, u4 = (DEMO_USER_BASE + 900_000 + i for i in range(4))
+    u1, u2, u3, u4, u5, u6 = (DEMO_USER_BASE + 900_000 + i for i in range(6))
 
     def visit(v: Venue, user: int, at: datetime, party: int = 1, out: datetime | None = None) -> BulkVisit:
         return BulkVisit(VisitDraft(v, user, at, party), checkout_at=out)
@@ -73,6 +77,13 @@ def edge_cases(venues: list[Venue]) -> list[BulkVisit]:
         visit(other, u4, local(d2, 12, 31)),
         # a check-out at the automatic check-out time is too late to count
         visit(venue, u4, local(d2, 15, 0), out=local(d2, 17, 0)),
+        # one place at a time: the scan at 09:10 ends the first visit, coming back at 09:20 ends the second
+        visit(venue, u5, local(d1, 9, 0), out=local(d1, 9, 50)),
+        visit(other, u5, local(d1, 9, 10)),
+        visit(venue, u5, local(d1, 9, 20)),
+        # a new visit at the same place an hour on ends the one still open there; its later check-out is void
+        visit(venue, u6, local(d1, 14, 0), out=local(d1, 15, 30)),
+        visit(venue, u6, local(d1, 15, 0)),
     ]
 
 
@@ -95,29 +106,33 @@ def all_visits(demo: DemoData, venues: list[Venue]) -> list[BulkVisit]:
 
 
 async def replay_live(repos: Repos, venues: list[BulkVenue], visits: list[BulkVisit]) -> dict[str, Venue]:
-    """The same venues and visits through VenueRepo.create, check_in, add_person and check_out, in time order."""
+    """The same venues and visits through VenueRepo.create and the check-in use case, in time order."""
     live: dict[str, Venue] = {}
     for item in venues:
         day = item.created_at.astimezone(TZ).date().isoformat()
         live[item.code] = await repos.venues.create(
             item.new, now=item.created_at, day=day, new_code=lambda: "", code=item.code
         )
+    clock = ManualClock(LAST_DAY_START)
+    checkins = Checkins(venues=repos.venues, visits=repos.checkins, clock=clock)
     seq = itertools.count()
     # (moment, 0 = check-out / 1 = check-in, order, payload): a check-out at the moment of a scan goes first
     events: list[tuple[datetime, int, int, Any]] = [(v.draft.at, 1, next(seq), v) for v in visits]
     heapq.heapify(events)
     while events:
         moment, kind, _, payload = heapq.heappop(events)
+        clock.set(moment)
         if kind == 0:
             visit_id, user_id = payload
-            await repos.checkins.check_out(visit_id, user_id, moment)
+            await checkins.check_out(user_id, visit_id)
             continue
         draft = payload.draft
-        result = await repos.checkins.check_in(live[draft.venue.code], draft.user_id, moment)
+        outcome = await checkins.record(draft.user_id, draft.venue.code)
+        assert isinstance(outcome, Recorded)
         for _ in range(draft.party - 1):
-            await repos.checkins.add_person(result.visit.id, draft.user_id, moment)
+            await checkins.add_person(draft.user_id, outcome.visit.id)
         if payload.checkout_at is not None:
-            heapq.heappush(events, (payload.checkout_at, 0, next(seq), (result.visit.id, draft.user_id)))
+            heapq.heappush(events, (payload.checkout_at, 0, next(seq), (outcome.visit.id, draft.user_id)))
     return live
 
 

@@ -67,7 +67,7 @@ async def hand_made_city(repos: Repos) -> dict[str, Venue]:
         ("2026-11-18", 10, "V7", 4),
     ]
     for day, hour, name, user in scans:
-        await repos.checkins.check_in(v[name], 7000 + user, at(day, hour))
+        await repos.checkins.record_visit(v[name], 7000 + user, at(day, hour))
     return v
 
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.presence import (
-    DayFigures,
-    alert_due,
-    busiest,
-    counted_figures,
-    lowest_presence,
-    present_at,
-    rearm_level,
-    same_time_yesterday,
-)
+from bot.capacity import alert_due, lowest_presence, rearm_level
+from bot.presence import DayFigures, busiest, counted_figures, present_at, same_time_yesterday
 from bot.venues import venue_request
 from storage.models import CapacityAlarm, Venue, VenueDay, Visit
 from tests.harness import BotHarness, button_data, texts

@@ -201,7 +201,7 @@ async def test_the_use_case_queues_once_without_telegram(
     clock.set(at(19, 8))
     venue = await register_venue(services, request)
     clock.set(at(19, 12, 30))
-    await repos.checkins.check_in(venue, 8500, clock.now())
+    await repos.checkins.record_visit(venue, 8500, clock.now())
     summaries_of = OwnerSummaries(
         venues=repos.venues,
         checkins=repos.checkins,

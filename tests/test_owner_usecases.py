@@ -110,11 +110,11 @@ async def test_today_counts_this_morning_against_yesterday_at_the_same_time(
 ) -> None:
     venue = await register(venues)
     clock.set(clock.now() - timedelta(days=1, hours=1))  # yesterday 08:00
-    await repos.checkins.check_in(venue, STAFF, clock.now())
+    await repos.checkins.record_visit(venue, STAFF, clock.now())
     clock.advance(timedelta(hours=2))  # yesterday 10:00, after "the same time"
-    await repos.checkins.check_in(venue, STRANGER, clock.now())
+    await repos.checkins.record_visit(venue, STRANGER, clock.now())
     clock.advance(timedelta(hours=22, minutes=30))  # today 08:30
-    await repos.checkins.check_in(venue, STRANGER, clock.now())
+    await repos.checkins.record_visit(venue, STRANGER, clock.now())
     clock.advance(timedelta(minutes=30))  # today 09:00
     figures = await today.of_venue(venue)
     assert figures.at == clock.now()

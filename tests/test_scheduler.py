@@ -163,7 +163,7 @@ async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delive
     venue = await make_venue(services, summary_hour=9)
     late = await make_venue(services, owner=OWNER + 1, summary_hour=22)
     at(clock, 8, 30)
-    await services.repos.checkins.check_in(venue, 5001, clock.now())
+    await services.repos.checkins.record_visit(venue, 5001, clock.now())
     at(clock, 9, 0)
     bot = build_sender_bot(services.settings, connections=4)
     config = DeliveryConfig(rate=20, poll_interval=0.05)
@@ -242,13 +242,13 @@ async def test_the_auto_checkout_sweep_closes_visits_past_their_time(
     container: Container, services: Services, clock: ManualClock
 ) -> None:
     venue = await make_venue(services)
-    result = await services.repos.checkins.check_in(venue, 5001, clock.now())
+    recorded = await services.repos.checkins.record_visit(venue, 5001, clock.now())
     runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
     assert await runner.auto_checkout() == 0
     clock.advance(timedelta(minutes=venue.settings.auto_checkout_minutes + 1))
     assert (await runner.run_named(AUTO_CHECKOUT)).result == {"closed": 1}
-    visit = await services.repos.checkins.get(result.visit.id)
-    assert visit is not None and visit.checkout_at == result.visit.auto_checkout_at
+    visit = await services.repos.checkins.get(recorded.id)
+    assert visit is not None and visit.checkout_at == recorded.auto_checkout_at
     assert await runner.auto_checkout() == 0
     assert metrics.auto_checkouts._value.get() == 1
 
@@ -259,7 +259,7 @@ async def test_the_inactive_count_is_kept_per_province_with_its_run(
     quiet = await make_venue(services)
     busy = await make_venue(services, owner=OWNER + 1)
     clock.advance(timedelta(days=4))
-    await services.repos.checkins.check_in(busy, 5001, clock.now())
+    await services.repos.checkins.record_visit(busy, 5001, clock.now())
     runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
     outcome = await runner.inactive(services.today())
     hanoi = quiet.regions[1]

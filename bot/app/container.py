@@ -14,14 +14,17 @@ from functools import partial
 
 from bot.app.jobs import JobTable
 from bot.app.settings import Settings
+from bot.capacity import CapacityAlert
+from bot.checkins import CheckinEffect, Checkins
 from bot.clock import Clock, SystemClock
 from bot.inactivity import inactive_counts
 from bot.officials import queue_official_reports
 from bot.payload import Signer
-from bot.presence import VenueToday, check_capacity
+from bot.presence import VenueToday
+from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
-from bot.services import CheckinHook, Services
+from bot.services import Services
 from bot.summaries import OwnerSummaries
 from bot.venues import Venues
 from storage.database import Repos
@@ -42,6 +45,8 @@ class Container:
     jobs: JobTable  # what the scheduled jobs call
     venues: Venues
     venue_today: VenueToday
+    checkins: Checkins
+    privacy: Privacy
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -57,9 +62,9 @@ async def build_container(
     repos: Repos,
     *,
     clock: Clock | None = None,
-    checkin_effects: Sequence[CheckinHook] = (),
+    checkin_effects: Sequence[CheckinEffect] = (),
 ) -> Container:
-    """Build everything once; `checkin_effects` are extra effects of a check-in (metrics)."""
+    """Build everything once; `checkin_effects` run after the capacity alert (metrics)."""
     clock = clock or SystemClock()
     regions = load_catalogue()
     signer = Signer(await signing_key(settings, repos))
@@ -69,7 +74,6 @@ async def build_container(
         clock=clock,
         regions=regions,
         signer=signer,
-        checkin_hooks=(check_capacity, *checkin_effects),
     )
     retention = timedelta(days=settings.retention_days)
     profiles = Profiles(repos.users, clock, retention)
@@ -91,6 +95,13 @@ async def build_container(
     )
     venues = Venues(repos.venues, clock, settings.tz)
     venue_today = VenueToday(repos.venues, repos.checkins, clock, settings.tz)
+    capacity_alert = CapacityAlert(
+        venues=repos.venues, visits=repos.checkins, users=repos.users, outbox=repos.outbox, tz=settings.tz
+    )
+    checkins = Checkins(
+        venues=repos.venues, visits=repos.checkins, clock=clock, effects=(capacity_alert, *checkin_effects)
+    )
+    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -103,4 +114,6 @@ async def build_container(
         jobs=jobs,
         venues=venues,
         venue_today=venue_today,
+        checkins=checkins,
+        privacy=privacy,
     )

@@ -11,10 +11,12 @@ from telegram.request import BaseRequest
 
 from bot.app.container import Container
 from bot.app.settings import Settings
+from bot.checkins import Checkins
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
 from bot.payload import Links, Signer
 from bot.presence import VenueToday
+from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
 from bot.services import Services
@@ -80,6 +82,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def venue_today(self) -> VenueToday:
         """Today's figures of a venue (`/today`)."""
         return self.container.venue_today
+
+    @property
+    def checkins(self) -> Checkins:
+        return self.container.checkins
+
+    @property
+    def privacy(self) -> Privacy:
+        return self.container.privacy
 
     @property
     def services(self) -> Services:

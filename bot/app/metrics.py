@@ -6,8 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.app.updates import update_kind
-from bot.services import Services
-from storage.models import Venue, Visit
+from bot.checkins import Arrival
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -102,6 +101,7 @@ class Metrics:
         """The embedded server was started again after it died (a SupervisionObserver)."""
         self.embedded_restarts.inc()
 
-    async def count_checkin(self, services: Services, venue: Venue, visit: Visit) -> None:
-        """A check-in hook (Services.checkin_hooks)."""
-        self.checkins.inc()
+    async def count_checkin(self, arrival: Arrival) -> None:
+        """A check-in effect (bot.checkins): counts new visits, not companions added with +1."""
+        if not arrival.added_person:
+            self.checkins.inc()

@@ -1,0 +1,33 @@
+"""A person's right to be forgotten: their visits, profile and pending messages go; anonymous counts stay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from storage.checkins import CheckinRepo
+from storage.outbox import OutboxRepo
+from storage.users import UserRepo
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Forget a person on request (`/forget`)."""
+
+    visits: CheckinRepo
+    users: UserRepo
+    outbox: OutboxRepo
+    clock: Clock
+
+    async def share_phone(self, user_id: int, phone: str) -> None:
+        """Keep the phone number a person shared so health workers can call them if exposed."""
+        await self.users.set_phone(user_id, phone[:32])
+
+    async def forget_person(self, user_id: int) -> int:
+        """Delete a person's check-ins and profile and cancel messages to them; the check-ins deleted."""
+        deleted = await self.visits.forget_user(user_id)
+        await self.users.delete(user_id)
+        # Claimed messages included: the sender checks its claim just before sending, and no text
+        # of a message to this person stays in the outbox.
+        await self.outbox.cancel_for(user_id, self.clock.now())
+        return deleted
