@@ -11,8 +11,8 @@ from bot.app.delivery import drain_outbox
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.errors import NotFound
+from storage.invites import InviteExpired, InviteKind, InviteUsed
 from storage.models import Venue
-from storage.staff import InviteExpired, InviteUsed
 from tests.harness import BotHarness, button_data, buttons, texts
 
 OWNER = 6201
@@ -205,12 +205,12 @@ async def test_staff_cannot_invite_or_remove(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en")
     await bot.send(SECOND, f"/start {await invite_link(bot, venue)}", language_code="en")
-    invites_before = await bot.repos.db["staff_invites"].count_documents({})
+    invites_before = await bot.repos.db["invites"].count_documents({})
     said = texts(await bot.press(HELPER, f"ven:invite:{venue.code}", language_code="en"))
     assert any("Only the venue's owner" in t for t in said)
     said = texts(await bot.press(HELPER, f"ven:unstaff:{venue.code}:{SECOND}", language_code="en"))
     assert any("Only the venue's owner" in t for t in said)
-    assert await bot.repos.db["staff_invites"].count_documents({}) == invites_before
+    assert await bot.repos.db["invites"].count_documents({}) == invites_before
     assert set((await bot.repos.venues.require(venue.code)).staff_ids) == {HELPER, SECOND}
 
 
@@ -226,18 +226,31 @@ async def test_unused_invites_can_be_cancelled(bot: BotHarness) -> None:
 
 
 async def test_invite_repository_rules(bot: BotHarness) -> None:
-    invites = bot.repos.staff_invites
+    invites = bot.repos.invites
     now = bot.clock.now()
-    invite = await invites.create("K7Q2XH4M", OWNER, token="abc123abc123", now=now)
+    staff = InviteKind.STAFF
+    invite = await invites.create(
+        "abc123abc123", staff, "K7Q2XH4M", created_by=OWNER, now=now, expires_at=now + timedelta(hours=72)
+    )
     assert invite.expires_at == now + timedelta(hours=72)
-    assert [i.token for i in await invites.open_for("K7Q2XH4M", now)] == ["abc123abc123"]
-    spent = await invites.redeem("abc123abc123", HELPER, now)
+    assert [i.token for i in await invites.open_for(staff, "K7Q2XH4M", now)] == ["abc123abc123"]
+    spent = await invites.redeem("abc123abc123", staff, HELPER, now)
     assert spent.used_by == HELPER
     with pytest.raises(InviteUsed):
-        await invites.redeem("abc123abc123", SECOND, now)
-    late = await invites.create("K7Q2XH4M", OWNER, token="def456def456", now=now)
+        await invites.redeem("abc123abc123", staff, SECOND, now)
+    late = await invites.create(
+        "def456def456", staff, "K7Q2XH4M", created_by=OWNER, now=now, expires_at=now + timedelta(hours=72)
+    )
     with pytest.raises(InviteExpired):
-        await invites.redeem(late.token, SECOND, now + timedelta(hours=73))
+        await invites.redeem(late.token, staff, SECOND, now + timedelta(hours=73))
     with pytest.raises(NotFound):
-        await invites.redeem("nope", SECOND, now)
-    assert await invites.open_for("K7Q2XH4M", now + timedelta(hours=73)) == []
+        await invites.redeem("nope", staff, SECOND, now)
+    assert await invites.open_for(staff, "K7Q2XH4M", now + timedelta(hours=73)) == []
+
+
+async def test_a_staff_invite_lasts_72_hours(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    invite = await bot.repos.invites.get(payload.split("-")[1], InviteKind.STAFF)
+    assert invite is not None and (invite.target, invite.created_by) == (venue.code, OWNER)
+    assert invite.expires_at - invite.created_at == timedelta(hours=72)

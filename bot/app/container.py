@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
+from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
 from bot.payload import Signer
 from bot.presence import check_capacity
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
+from bot.staff import StaffNotices, VenueStaff
 from storage.database import Repos
 
 
@@ -29,6 +31,10 @@ class Container:
     signer: Signer
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
+    create_invite: CreateInvite
+    join_as_staff: JoinAsStaff
+    join_as_official: JoinAsOfficial
+    venue_staff: VenueStaff
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -58,6 +64,20 @@ async def build_container(
         signer=signer,
         checkin_hooks=(check_capacity, *checkin_effects),
     )
+    notices = StaffNotices(repos.users, repos.outbox, clock)
+    create_invite = CreateInvite(repos.invites, repos.audit, clock)
+    join_as_staff = JoinAsStaff(repos.invites, repos.venues, notices, clock)
+    join_as_official = JoinAsOfficial(repos.invites, repos.officials, repos.audit, clock)
+    venue_staff = VenueStaff(repos.venues, repos.users, repos.invites, notices, clock)
     return Container(
-        settings=settings, clock=clock, regions=regions, signer=signer, repos=repos, services=services
+        settings=settings,
+        clock=clock,
+        regions=regions,
+        signer=signer,
+        repos=repos,
+        services=services,
+        create_invite=create_invite,
+        join_as_staff=join_as_staff,
+        join_as_official=join_as_official,
+        venue_staff=venue_staff,
     )

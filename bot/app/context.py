@@ -11,9 +11,11 @@ from bot.app.container import Container
 from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
+from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
 from bot.payload import Links, Signer
 from bot.regions import RegionCatalogue
 from bot.services import Services
+from bot.staff import VenueStaff
 from storage.database import Repos
 
 
@@ -70,6 +72,22 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def repos(self) -> Repos:
         """Transitional: for code not yet moved to a use case."""
         return self.container.repos
+
+    @property
+    def create_invite(self) -> CreateInvite:
+        return self.container.create_invite
+
+    @property
+    def join_as_staff(self) -> JoinAsStaff:
+        return self.container.join_as_staff
+
+    @property
+    def join_as_official(self) -> JoinAsOfficial:
+        return self.container.join_as_official
+
+    @property
+    def venue_staff(self) -> VenueStaff:
+        return self.container.venue_staff
 
     @property
     def lang(self) -> str:
