@@ -49,5 +49,8 @@ class Services:
         """Delete a person's check-ins and profile (anonymous counters stay); the number of check-ins deleted."""
         deleted = await self.repos.checkins.forget_user(user_id)
         await self.repos.users.delete(user_id)
+        # Memberships go too: the venues they were staff of, the invites they opened (still spent).
+        await self.repos.venues.forget_staff(user_id)
+        await self.repos.invites.forget_user(user_id)
         await self.repos.outbox.drop_pending_for(user_id, "forgotten")
         return deleted

@@ -238,3 +238,18 @@ async def test_removing_staff(repos: Repos, clock: ManualClock) -> None:
             "Bạn không còn quyền truy cập Quán Giảng: chủ địa điểm đã xoá bạn khỏi danh sách nhân viên.",
         )
     ]
+
+
+async def test_forgetting_a_person_keeps_their_invites_spent(repos: Repos, clock: ManualClock) -> None:
+    lans = await official_invite(repos, clock)
+    other = await official_invite(repos, clock)
+    await repos.invites.redeem(lans.token, InviteKind.OFFICIAL, LAN.user_id, clock.now())
+    await repos.invites.redeem(other.token, InviteKind.OFFICIAL, MINH.user_id, clock.now())
+    assert await repos.invites.forget_user(LAN.user_id) == 1
+    forgotten = await repos.invites.get(lans.token, InviteKind.OFFICIAL)
+    assert forgotten is not None and (forgotten.used_by, forgotten.used_at) == (None, clock.now())
+    assert await repos.db["invites"].count_documents({"used_by": LAN.user_id}) == 0
+    with pytest.raises(InviteUsed):
+        await repos.invites.redeem(lans.token, InviteKind.OFFICIAL, MINH.user_id, clock.now())
+    kept = await repos.invites.get(other.token, InviteKind.OFFICIAL)
+    assert kept is not None and kept.used_by == MINH.user_id

@@ -254,3 +254,22 @@ async def test_a_staff_invite_lasts_72_hours(bot: BotHarness) -> None:
     invite = await bot.repos.invites.get(payload.split("-")[1], InviteKind.STAFF)
     assert invite is not None and (invite.target, invite.created_by) == (venue.code, OWNER)
     assert invite.expires_at - invite.created_at == timedelta(hours=72)
+
+
+async def test_forget_takes_a_staff_member_off_every_venue_and_out_of_the_invites(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    await bot.send(HELPER, f"/start {payload}", language_code="en", first_name="Lan")
+    token = payload.split("-")[1]
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)
+
+    await bot.send(HELPER, "/forget", language_code="en")
+    await bot.press(HELPER, "v:forget:yes", language_code="en")
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+    assert await bot.repos.venues.for_member(HELPER) == []
+    invite = await bot.repos.invites.get(token, InviteKind.STAFF)
+    assert invite is not None and invite.used_by is None, "the invite no longer names them"
+    assert invite.used_at is not None and not invite.is_open(bot.clock.now()), "and stays spent"
+    said = texts(await bot.send(SECOND, f"/start {payload}", language_code="en"))
+    assert any("already used" in t for t in said)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
