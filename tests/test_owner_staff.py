@@ -273,3 +273,11 @@ async def test_forget_takes_a_staff_member_off_every_venue_and_out_of_the_invite
     said = texts(await bot.send(SECOND, f"/start {payload}", language_code="en"))
     assert any("already used" in t for t in said)
     assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+
+
+@pytest.mark.parametrize("argument", ["²", "١٢", "abc", ""])
+async def test_a_removal_button_with_a_strange_person_removes_nobody(bot: BotHarness, argument: str) -> None:
+    venue = await bot.repos.venues.add_staff((await make_venue(bot)).code, HELPER)
+    calls = await bot.press(OWNER, f"ven:unstaff:{venue.code}:{argument}", language_code="en")
+    assert any("not staff" in t for t in texts(calls))
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)
