@@ -7,27 +7,12 @@ from telegram.ext import CommandHandler
 
 from bot.officials import Actor
 from bot.payload import PayloadKind, sign_payload
-from bot.venues import register_venue, venue_request
 from storage.invites import InviteKind
-from storage.models import Venue
 from tests.harness import BotHarness, texts
+from tests.test_owner_staff import OWNER, make_venue
 
-OWNER = 6301
 PERSON = 6302
 BAD_QR = "This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE"
-
-
-async def make_venue(bot: BotHarness) -> Venue:
-    regions = bot.container.regions
-    hanoi = regions.match_province("Hà Nội")
-    request = venue_request(
-        name="Quán cà phê Giảng",
-        address="39 Nguyễn Hữu Huân",
-        region=regions.match_ward(hanoi.id, "Hoàn Kiếm"),
-        category="food",
-        owner_id=OWNER,
-    )
-    return await register_venue(bot.services, request)
 
 
 def test_one_handler_answers_start(bot: BotHarness) -> None:
