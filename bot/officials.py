@@ -1,4 +1,4 @@
-"""The officials' side: access by region, invites, trace windows, CSV exports, exposure alerts, morning reports.
+"""The officials' side: access by region, trace windows, CSV exports, exposure alerts, morning reports.
 
 Plain functions over `Services`; the chat handlers and the CLI only parse, call these and reply.
 """
@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Gettext, gettext_for, pick_language
-from bot.payload import new_token, normalize_code
+from bot.payload import normalize_code
 from bot.regions import Region, UnknownRegion
 from bot.reports import RegionReport, build_report, render_report
 from bot.services import Services
 from storage.models import UserProfile, Venue, Visit
-from storage.officials import AuditEntry, NewAuditEntry, Official, OfficialInvite
+from storage.officials import AuditEntry, NewAuditEntry, Official
 from storage.outbox import OutboundMessage
 
 DEFAULT_INVITE_TTL = timedelta(hours=72)
@@ -346,29 +346,6 @@ def inactive_csv(
 
 
 # ---- Invites and officials ----------------------------------------------------------------------------
-
-
-async def create_invite(
-    services: Services, actor: Actor, region: Region, ttl: timedelta = DEFAULT_INVITE_TTL
-) -> OfficialInvite:
-    """A one-time invite for a region; recorded in the audit log."""
-    now = services.now()
-    invite = await services.repos.officials.create_invite(
-        new_token(), region=region.id, created_by=actor.user_id, now=now, expires_at=now + ttl
-    )
-    await audit(
-        services, actor, "invite", region=region.id, detail=f"expires {invite.expires_at:%Y-%m-%d %H:%M}Z"
-    )
-    return invite
-
-
-async def join_with_invite(services: Services, token: str, actor: Actor) -> Official:
-    """Redeem an invite (raises NotFound, InviteUsed, InviteExpired); recorded in the audit log."""
-    official = await services.repos.officials.redeem(
-        token, user_id=actor.user_id, name=actor.name, now=services.now()
-    )
-    await audit(services, actor, "join", region=official.region)
-    return official
 
 
 async def revoke_official(services: Services, actor: Actor, user_id: int) -> Official | None:

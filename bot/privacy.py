@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from storage.checkins import CheckinRepo
+from storage.invites import InviteRepo
 from storage.outbox import OutboxRepo
 from storage.users import UserRepo
+from storage.venues import VenueRepo
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,8 @@ class Privacy:
     visits: CheckinRepo
     users: UserRepo
     outbox: OutboxRepo
+    venues: VenueRepo
+    invites: InviteRepo
     clock: Clock
 
     async def share_phone(self, user_id: int, phone: str) -> None:
@@ -27,6 +31,9 @@ class Privacy:
         """Delete a person's check-ins and profile and cancel messages to them; the check-ins deleted."""
         deleted = await self.visits.forget_user(user_id)
         await self.users.delete(user_id)
+        # Memberships go too: the venues they were staff of, the invites they opened (still spent).
+        await self.venues.forget_staff(user_id)
+        await self.invites.forget_user(user_id)
         # Claimed messages included: the sender checks its claim just before sending, and no text
         # of a message to this person stays in the outbox.
         await self.outbox.cancel_for(user_id, self.clock.now())

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.app.context import BotContext
 from bot.checkins import CheckinOutcome, History, InactiveVenue, NotRecorded, Recorded, UnknownVenue
 from bot.i18n import Gettext
-from bot.payload import BadPayload, PayloadKind, normalize_code, verify_payload
+from bot.payload import normalize_code
 from handlers import health
 from storage.models import Visit
 
@@ -84,48 +84,6 @@ async def check_in(message: Message, context: BotContext, code: str) -> None:
     await message.reply_text(outcome_text(_, context, outcome), reply_markup=visit_keyboard(_, outcome.visit))
     if outcome.ask_health_declaration:
         await health.ask(message, context, outcome.visit)
-
-
-async def start(update: Update, context: BotContext) -> None:
-    """`/start c-...`: what scanning a poster does."""
-    message = update.effective_message
-    if message is None:
-        return
-    _ = context.gettext
-    payload = context.args[0] if context.args else ""
-    try:
-        verified = verify_payload(context.signer.secret, payload)
-    except BadPayload:
-        log.info("refused a bad check-in payload")
-        await message.reply_text(
-            _(
-                "This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE"
-            )
-        )
-        return
-    if verified.kind is not PayloadKind.CHECKIN:  # pragma: no cover - routed by the handler's filter
-        return
-    await check_in(message, context, verified.body)
-
-
-async def start_plain(update: Update, context: BotContext) -> None:
-    """`/start` without a payload, or with one nobody recognises."""
-    message = update.effective_message
-    if message is None:
-        return
-    _ = context.gettext
-    if context.args:
-        await message.reply_text(
-            _(
-                "This QR code is not valid. Please scan the poster again, or type the venue code: /checkin CODE"
-            )
-        )
-        return
-    await message.reply_text(
-        _("Welcome to QuetMa! Scan the QR poster at a venue to check in.")
-        + "\n\n"
-        + _("/help shows what I can do.")
-    )
 
 
 async def checkin_command(update: Update, context: BotContext) -> None:
@@ -281,8 +239,6 @@ async def shared_contact(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    checkin_start = filters.Regex(rf"^/start\s+{PayloadKind.CHECKIN.value}-")
-    app.add_handler(CommandHandler("start", start, filters=checkin_start))
     app.add_handler(CommandHandler("checkin", checkin_command))
     app.add_handler(CommandHandler("checkout", checkout_command))
     app.add_handler(CommandHandler("history", send_history))
@@ -293,8 +249,3 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(send_history, pattern=f"^{CB_HISTORY}$"))
     app.add_handler(CallbackQueryHandler(forget_answer, pattern="^v:forget:"))
     health.register(app)
-
-
-def register_start_fallback(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Plain `/start` and unrecognised payloads; after every audience's `/start <kind>-` handler."""
-    app.add_handler(CommandHandler("start", start_plain))

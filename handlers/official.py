@@ -16,18 +16,18 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import officials
 from bot.app.context import BotContext
 from bot.i18n import LANGUAGES, N_, Gettext, format_number
 from bot.officials import Access, Actor, BadInput, Refused, Window
-from bot.payload import BadPayload, PayloadKind, verify_payload
+from bot.payload import PayloadKind
 from bot.regions import Region, UnknownRegion
 from bot.reports import build_report, render_report
 from handlers.common import ADMIN_MENU, OFFICIAL_COMMANDS, OFFICIAL_MENU, set_chat_menu
-from storage.errors import NotFound
-from storage.officials import InviteExpired, InviteUsed, Official
+from storage.invites import InviteKind
+from storage.officials import Official
 
 log = logging.getLogger(__name__)
 
@@ -98,39 +98,6 @@ def guarded(
 # ---- Invites and the list of officials --------------------------------------------------------------
 
 
-async def start_invite(update: Update, context: BotContext) -> None:
-    """`/start o-...`: opening an official invite link."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    _ = context.gettext
-    services = context.services
-    try:
-        payload = verify_payload(services.secret, context.args[0] if context.args else "")
-        if payload.kind is not PayloadKind.OFFICIAL_INVITE:
-            raise BadPayload("kind")
-        official = await officials.join_with_invite(services, payload.body, actor_of(update))
-    except (BadPayload, NotFound):
-        log.info("refused an invalid official invite")
-        await message.reply_text(_("This invite link is not valid."))
-        return
-    except InviteUsed:
-        await message.reply_text(_("This invite link was already used. Please ask for a new one."))
-        return
-    except InviteExpired:
-        await message.reply_text(_("This invite link has expired. Please ask for a new one."))
-        return
-    await message.reply_text(
-        _("✅ You are now a public-health official for {region}.").format(
-            region=officials.region_label(services, official.region)
-        )
-        + "\n\n"
-        + official_help(_)
-    )
-    await set_official_commands(context, user.id)
-
-
 def official_help(_: Gettext) -> str:
     return "\n".join(
         [
@@ -186,7 +153,7 @@ async def invite_command(update: Update, context: BotContext, access: Access) ->
             )
         )
     region = officials.resolve_region(services, access, " ".join(args))
-    invite = await officials.create_invite(services, actor_of(update), region, ttl)
+    invite = await context.create_invite(InviteKind.OFFICIAL, region.id, actor_of(update), ttl)
     link = context.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
     until = invite.expires_at.astimezone(services.settings.tz)
     await tell(
@@ -658,8 +625,6 @@ async def audit_command(update: Update, context: BotContext, access: Access) -> 
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    invite_start = filters.Regex(rf"^/start\s+{PayloadKind.OFFICIAL_INVITE.value}-")
-    app.add_handler(CommandHandler("start", start_invite, filters=invite_start))
     app.add_handler(CommandHandler("invite", guarded(invite_command, admin=True)))
     app.add_handler(CommandHandler("officials", guarded(officials_command, admin=True)))
     app.add_handler(CommandHandler("audit", guarded(audit_command, admin=True)))

@@ -16,12 +16,12 @@ from pymongo.errors import PyMongoError
 
 from storage.checkins import CheckinRepo
 from storage.errors import Unavailable
+from storage.invites import InviteRepo
 from storage.jobs import JobRunRepo, LeaseRepo
 from storage.meta import MetaRepo
 from storage.officials import AuditRepo, ExposureRepo, OfficialRepo, SubscriptionRepo
 from storage.outbox import OutboxRepo
 from storage.persistence import PersistenceStore
-from storage.staff import StaffInviteRepo
 from storage.stats import StatsRepo
 from storage.updates import UpdateRepo
 from storage.users import UserRepo
@@ -73,7 +73,7 @@ class Repos:
     job_runs: JobRunRepo
     leases: LeaseRepo
     updates: UpdateRepo
-    staff_invites: StaffInviteRepo
+    invites: InviteRepo
     persistence: PersistenceStore
     officials: OfficialRepo
     subscriptions: SubscriptionRepo
@@ -99,7 +99,7 @@ class Repos:
             job_runs=JobRunRepo(db),
             leases=LeaseRepo(db),
             updates=UpdateRepo(db),
-            staff_invites=StaffInviteRepo(db),
+            invites=InviteRepo(db),
             persistence=PersistenceStore(db, retention=timedelta(days=retention_days)),
             officials=OfficialRepo(db),
             subscriptions=SubscriptionRepo(db),
@@ -113,7 +113,7 @@ class Repos:
             await repo.ensure_indexes()
         for delivery_repo in (self.job_runs, self.leases, self.updates):
             await delivery_repo.ensure_indexes()
-        await self.staff_invites.ensure_indexes()
+        await self.invites.ensure_indexes()
         await self.persistence.ensure_indexes()
         for officials_repo in (self.officials, self.subscriptions, self.audit, self.exposures):
             await officials_repo.ensure_indexes()

@@ -1,4 +1,4 @@
-"""Public-health officials: region scopes, one-time invites, report subscriptions, the audit log, exposure alerts."""
+"""Public-health officials: region scopes, report subscriptions, the audit log, exposure alerts."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
-from storage.errors import Conflict, NotFound
+from pymongo.errors import BulkWriteError
 
 Doc = dict[str, Any]
 
-INVITE_INDEXES = [IndexModel([("expires_at", ASCENDING)])]
 SUBSCRIPTION_INDEXES = [IndexModel([("user_id", ASCENDING), ("region", ASCENDING)])]
 AUDIT_INDEXES = [IndexModel([("at", DESCENDING)]), IndexModel([("actor_id", ASCENDING), ("at", DESCENDING)])]
 EXPOSURE_INDEXES = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
@@ -31,27 +28,6 @@ class Official:
     name: str
     invited_by: int
     since: datetime
-
-
-@dataclass(frozen=True)
-class OfficialInvite:
-    """A one-time link that makes whoever opens it an official of a region."""
-
-    token: str
-    region: str
-    created_by: int
-    created_at: datetime
-    expires_at: datetime
-    used_by: int | None = None
-    used_at: datetime | None = None
-
-
-class InviteExpired(Conflict):
-    """The invite's time ran out before anyone opened it."""
-
-
-class InviteUsed(Conflict):
-    """Someone already opened this one-time invite."""
 
 
 @dataclass(frozen=True)
@@ -105,18 +81,6 @@ def official_from_doc(doc: Doc) -> Official:
     )
 
 
-def invite_from_doc(doc: Doc) -> OfficialInvite:
-    return OfficialInvite(
-        token=doc["_id"],
-        region=doc["region"],
-        created_by=doc["created_by"],
-        created_at=doc["created_at"],
-        expires_at=doc["expires_at"],
-        used_by=doc.get("used_by"),
-        used_at=doc.get("used_at"),
-    )
-
-
 def audit_from_doc(doc: Doc) -> AuditEntry:
     return AuditEntry(
         id=str(doc["_id"]),
@@ -134,14 +98,13 @@ def audit_from_doc(doc: Doc) -> AuditEntry:
 
 
 class OfficialRepo:
-    """The `officials` and `official_invites` collections."""
+    """The `officials` collection (their invites are in storage.invites)."""
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._officials = db["officials"]
-        self._invites = db["official_invites"]
 
     async def ensure_indexes(self) -> None:
-        await self._invites.create_indexes(INVITE_INDEXES)
+        """Only the `_id` index: officials are looked up by user id."""
 
     async def get(self, user_id: int) -> Official | None:
         doc = await self._officials.find_one({"_id": user_id})
@@ -160,50 +123,11 @@ class OfficialRepo:
         doc = await self._officials.find_one_and_delete({"_id": user_id})
         return official_from_doc(doc) if doc else None
 
-    async def create_invite(
-        self, token: str, *, region: str, created_by: int, now: datetime, expires_at: datetime
-    ) -> OfficialInvite:
-        doc = {
-            "_id": token,
-            "region": region,
-            "created_by": created_by,
-            "created_at": now,
-            "expires_at": expires_at,
-            "used_by": None,
-            "used_at": None,
-        }
-        try:
-            await self._invites.insert_one(doc)
-        except DuplicateKeyError:
-            raise Conflict("invite token is taken") from None
-        return invite_from_doc(doc)
-
-    async def redeem(self, token: str, *, user_id: int, name: str, now: datetime) -> Official:
-        """Use a one-time invite: the opener becomes an official of its region (replacing any earlier scope).
-
-        Raises NotFound, InviteUsed or InviteExpired; claiming the invite is atomic, so two people
-        opening the same link at once cannot both succeed.
-        """
-        claimed = await self._invites.find_one_and_update(
-            {"_id": token, "used_by": None, "expires_at": {"$gt": now}},
-            {"$set": {"used_by": user_id, "used_at": now}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if claimed is None:
-            existing = await self._invites.find_one({"_id": token})
-            if existing is None:
-                raise NotFound(token)
-            if existing.get("used_by") is not None:
-                raise InviteUsed(token)
-            raise InviteExpired(token)
-        invite = invite_from_doc(claimed)
-        doc = {
-            "_id": user_id,
-            "region": invite.region,
-            "name": name[:128],
-            "invited_by": invite.created_by,
-            "since": now,
-        }
+    async def appoint(
+        self, user_id: int, *, region: str, name: str, invited_by: int, now: datetime
+    ) -> Official:
+        """Make a person an official of a region, replacing any earlier scope."""
+        doc = {"_id": user_id, "region": region, "name": name[:128], "invited_by": invited_by, "since": now}
         await self._officials.replace_one({"_id": user_id}, doc, upsert=True)
         return official_from_doc(doc)
 

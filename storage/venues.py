@@ -180,6 +180,11 @@ class VenueRepo:
             raise NotFound(code)
         return venue_from_doc(doc)
 
+    async def forget_staff(self, user_id: int) -> int:
+        """Take a person off the staff of every venue (they asked to be forgotten); how many venues."""
+        result = await self._venues.update_many({"staff_ids": user_id}, {"$pull": {"staff_ids": user_id}})
+        return result.modified_count
+
     async def mark_checkin_day(self, code: str, day: str) -> None:
         """Remember the latest local day with a check-in (never moves backwards)."""
         await self._venues.update_one({"_id": code}, {"$max": {"last_checkin_day": day}})

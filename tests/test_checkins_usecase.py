@@ -218,7 +218,14 @@ async def test_forget_person_deletes_visits_profile_and_pending_messages(
     checkins = use_case(repos, clock, capacity_alert(repos))
     await checkins.record(CITIZEN, venue.code)
     await checkins.record(OTHER, venue.code)
-    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
+    privacy = Privacy(
+        visits=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        venues=repos.venues,
+        invites=repos.invites,
+        clock=clock,
+    )
     assert await privacy.forget_person(CITIZEN) == 1
     assert await repos.users.get(CITIZEN) is None
     assert (await checkins.history(CITIZEN)).visits == []
@@ -232,7 +239,14 @@ async def test_messages_dropped_by_forgetting_expire(repos: Repos, clock: Manual
     await repos.outbox.enqueue(
         OutboundMessage(key="alert:1", kind="exposure", chat_id=CITIZEN, text="Quầy A, 09:00"), clock.now()
     )
-    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
+    privacy = Privacy(
+        visits=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        venues=repos.venues,
+        invites=repos.invites,
+        clock=clock,
+    )
     await privacy.forget_person(CITIZEN)
     dropped = await repos.outbox.get("alert:1")
     assert dropped is not None and dropped["state"] == "dropped"

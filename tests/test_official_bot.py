@@ -19,6 +19,7 @@ from bot.payload import PayloadKind
 from bot.regions import fold
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
+from storage.invites import InviteKind
 from storage.models import HealthAnswers, Venue
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -57,7 +58,7 @@ async def scan(bot: BotHarness, user: int, venue: Venue, **kwargs: object) -> li
 
 async def invite_payload(bot: BotHarness, region: str, ttl: timedelta = timedelta(hours=72)) -> str:
     found = bot.services.regions.resolve(region)
-    invite = await officials.create_invite(bot.services, officials.CLI_ACTOR, found, ttl)
+    invite = await bot.container.create_invite(InviteKind.OFFICIAL, found.id, officials.CLI_ACTOR, ttl)
     link = bot.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
     assert link.startswith("https://t.me/quetma_test_bot?start=o-")
     return link.split("start=", 1)[1]

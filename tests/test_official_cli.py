@@ -16,6 +16,7 @@ from bot.officials import queue_official_reports
 from bot.reports import JSON_KEYS
 from bot.venues import register_venue, venue_request
 from storage.database import Repos
+from storage.invites import InviteKind
 from tests.conftest import START
 from tests.harness import BotHarness, button_data, texts
 
@@ -37,8 +38,11 @@ async def test_invite_list_revoke_and_audit(
     assert code == EXIT_OK and len(out) == 1
     assert out[0].startswith("https://t.me/quetma_test_bot?start=o-")
     assert "Phường Ba Đình, Thành phố Hà Nội" in capsys.readouterr().err
-    [invite] = await bot.repos.db["official_invites"].find({}).to_list()
-    assert invite["expires_at"] - invite["created_at"] == timedelta(days=3)
+    invite = await bot.repos.invites.get(
+        bot.container.signer.verify(out[0].split("start=")[1]).body, InviteKind.OFFICIAL
+    )
+    assert invite is not None and invite.target == "vn/1/4"
+    assert invite.expires_at - invite.created_at == timedelta(days=3)
 
     said = texts(await bot.send(OFFICIAL, f"/start {out[0].split('start=')[1]}", first_name="Lan"))
     assert any("Phường Ba Đình" in t for t in said)

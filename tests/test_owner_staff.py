@@ -11,8 +11,8 @@ from bot.app.delivery import drain_outbox
 from bot.payload import PayloadKind, sign_payload
 from bot.venues import register_venue, venue_request
 from storage.errors import NotFound
+from storage.invites import InviteExpired, InviteKind, InviteUsed
 from storage.models import Venue
-from storage.staff import InviteExpired, InviteUsed
 from tests.harness import BotHarness, button_data, buttons, texts
 
 OWNER = 6201
@@ -205,12 +205,12 @@ async def test_staff_cannot_invite_or_remove(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     await bot.send(HELPER, f"/start {await invite_link(bot, venue)}", language_code="en")
     await bot.send(SECOND, f"/start {await invite_link(bot, venue)}", language_code="en")
-    invites_before = await bot.repos.db["staff_invites"].count_documents({})
+    invites_before = await bot.repos.db["invites"].count_documents({})
     said = texts(await bot.press(HELPER, f"ven:invite:{venue.code}", language_code="en"))
     assert any("Only the venue's owner" in t for t in said)
     said = texts(await bot.press(HELPER, f"ven:unstaff:{venue.code}:{SECOND}", language_code="en"))
     assert any("Only the venue's owner" in t for t in said)
-    assert await bot.repos.db["staff_invites"].count_documents({}) == invites_before
+    assert await bot.repos.db["invites"].count_documents({}) == invites_before
     assert set((await bot.repos.venues.require(venue.code)).staff_ids) == {HELPER, SECOND}
 
 
@@ -226,18 +226,58 @@ async def test_unused_invites_can_be_cancelled(bot: BotHarness) -> None:
 
 
 async def test_invite_repository_rules(bot: BotHarness) -> None:
-    invites = bot.repos.staff_invites
+    invites = bot.repos.invites
     now = bot.clock.now()
-    invite = await invites.create("K7Q2XH4M", OWNER, token="abc123abc123", now=now)
+    staff = InviteKind.STAFF
+    invite = await invites.create(
+        "abc123abc123", staff, "K7Q2XH4M", created_by=OWNER, now=now, expires_at=now + timedelta(hours=72)
+    )
     assert invite.expires_at == now + timedelta(hours=72)
-    assert [i.token for i in await invites.open_for("K7Q2XH4M", now)] == ["abc123abc123"]
-    spent = await invites.redeem("abc123abc123", HELPER, now)
+    assert [i.token for i in await invites.open_for(staff, "K7Q2XH4M", now)] == ["abc123abc123"]
+    spent = await invites.redeem("abc123abc123", staff, HELPER, now)
     assert spent.used_by == HELPER
     with pytest.raises(InviteUsed):
-        await invites.redeem("abc123abc123", SECOND, now)
-    late = await invites.create("K7Q2XH4M", OWNER, token="def456def456", now=now)
+        await invites.redeem("abc123abc123", staff, SECOND, now)
+    late = await invites.create(
+        "def456def456", staff, "K7Q2XH4M", created_by=OWNER, now=now, expires_at=now + timedelta(hours=72)
+    )
     with pytest.raises(InviteExpired):
-        await invites.redeem(late.token, SECOND, now + timedelta(hours=73))
+        await invites.redeem(late.token, staff, SECOND, now + timedelta(hours=73))
     with pytest.raises(NotFound):
-        await invites.redeem("nope", SECOND, now)
-    assert await invites.open_for("K7Q2XH4M", now + timedelta(hours=73)) == []
+        await invites.redeem("nope", staff, SECOND, now)
+    assert await invites.open_for(staff, "K7Q2XH4M", now + timedelta(hours=73)) == []
+
+
+async def test_a_staff_invite_lasts_72_hours(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    invite = await bot.repos.invites.get(payload.split("-")[1], InviteKind.STAFF)
+    assert invite is not None and (invite.target, invite.created_by) == (venue.code, OWNER)
+    assert invite.expires_at - invite.created_at == timedelta(hours=72)
+
+
+async def test_forget_takes_a_staff_member_off_every_venue_and_out_of_the_invites(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    payload = await invite_link(bot, venue)
+    await bot.send(HELPER, f"/start {payload}", language_code="en", first_name="Lan")
+    token = payload.split("-")[1]
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)
+
+    await bot.send(HELPER, "/forget", language_code="en")
+    await bot.press(HELPER, "v:forget:yes", language_code="en")
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+    assert await bot.repos.venues.for_member(HELPER) == []
+    invite = await bot.repos.invites.get(token, InviteKind.STAFF)
+    assert invite is not None and invite.used_by is None, "the invite no longer names them"
+    assert invite.used_at is not None and not invite.is_open(bot.clock.now()), "and stays spent"
+    said = texts(await bot.send(SECOND, f"/start {payload}", language_code="en"))
+    assert any("already used" in t for t in said)
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
+
+
+@pytest.mark.parametrize("argument", ["²", "١٢", "abc", ""])
+async def test_a_removal_button_with_a_strange_person_removes_nobody(bot: BotHarness, argument: str) -> None:
+    venue = await bot.repos.venues.add_staff((await make_venue(bot)).code, HELPER)
+    calls = await bot.press(OWNER, f"ven:unstaff:{venue.code}:{argument}", language_code="en")
+    assert any("not staff" in t for t in texts(calls))
+    assert (await bot.repos.venues.require(venue.code)).staff_ids == (HELPER,)

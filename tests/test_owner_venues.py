@@ -392,7 +392,7 @@ MANAGE = [
 
 async def snapshot(bot: BotHarness) -> list[dict]:
     venues = await bot.repos.db["venues"].find({}, sort=[("_id", 1)]).to_list()
-    invites = await bot.repos.db["staff_invites"].find({}).to_list()
+    invites = await bot.repos.db["invites"].find({}).to_list()
     return [*venues, *invites]
 
 

@@ -18,6 +18,7 @@ from bot.capacity import CapacityAlert
 from bot.checkins import CheckinEffect, Checkins
 from bot.clock import Clock, SystemClock
 from bot.inactivity import inactive_counts
+from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
 from bot.officials import queue_official_reports
 from bot.payload import Signer
 from bot.presence import VenueToday
@@ -25,6 +26,7 @@ from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import Services
+from bot.staff import StaffNotices, VenueStaff
 from bot.summaries import OwnerSummaries
 from bot.venues import Venues
 from storage.database import Repos
@@ -47,6 +49,10 @@ class Container:
     venue_today: VenueToday
     checkins: Checkins
     privacy: Privacy
+    create_invite: CreateInvite
+    join_as_staff: JoinAsStaff
+    join_as_official: JoinAsOfficial
+    venue_staff: VenueStaff
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -101,7 +107,19 @@ async def build_container(
     checkins = Checkins(
         venues=repos.venues, visits=repos.checkins, clock=clock, effects=(capacity_alert, *checkin_effects)
     )
-    privacy = Privacy(visits=repos.checkins, users=repos.users, outbox=repos.outbox, clock=clock)
+    privacy = Privacy(
+        visits=repos.checkins,
+        users=repos.users,
+        outbox=repos.outbox,
+        venues=repos.venues,
+        invites=repos.invites,
+        clock=clock,
+    )
+    notices = StaffNotices(repos.users, repos.outbox, clock)
+    create_invite = CreateInvite(repos.invites, repos.audit, clock)
+    join_as_staff = JoinAsStaff(repos.invites, repos.venues, notices, clock)
+    join_as_official = JoinAsOfficial(repos.invites, repos.officials, repos.audit, clock)
+    venue_staff = VenueStaff(repos.venues, repos.users, repos.invites, notices, clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -116,4 +134,8 @@ async def build_container(
         venue_today=venue_today,
         checkins=checkins,
         privacy=privacy,
+        create_invite=create_invite,
+        join_as_staff=join_as_staff,
+        join_as_official=join_as_official,
+        venue_staff=venue_staff,
     )

@@ -14,12 +14,14 @@ from bot.app.settings import Settings
 from bot.checkins import Checkins
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
+from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
 from bot.payload import Links, Signer
 from bot.presence import VenueToday
 from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
 from bot.services import Services
+from bot.staff import VenueStaff
 from bot.venues import Venues
 from storage.database import Repos
 
@@ -100,6 +102,22 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def repos(self) -> Repos:
         """Transitional: for code not yet moved to a use case."""
         return self.container.repos
+
+    @property
+    def create_invite(self) -> CreateInvite:
+        return self.container.create_invite
+
+    @property
+    def join_as_staff(self) -> JoinAsStaff:
+        return self.container.join_as_staff
+
+    @property
+    def join_as_official(self) -> JoinAsOfficial:
+        return self.container.join_as_official
+
+    @property
+    def venue_staff(self) -> VenueStaff:
+        return self.container.venue_staff
 
     @property
     def lang(self) -> str:

@@ -21,7 +21,7 @@ from bot.app.persistence import MongoPersistence
 from bot.app.settings import ConfigError, Settings
 from bot.app.telegram_http import AiohttpRequest
 from bot.app.updates import PerChatUpdateProcessor, UpdateObserver
-from handlers import citizen, common, official, owner
+from handlers import citizen, common, official, owner, start
 from storage.database import Repos
 from storage.probe import ping
 
@@ -33,7 +33,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 # Each audience registers its handlers here, in order; catch-alls come last.
 HandlerModule = Callable[[Application[Any, Any, Any, Any, Any, Any]], None]
-AUDIENCES: list[HandlerModule] = [common.register, citizen.register, official.register, owner.register]
+AUDIENCES: list[HandlerModule] = [
+    common.register,
+    start.register,
+    citizen.register,
+    official.register,
+    owner.register,
+]
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,6 @@ def build_application(container: Container, token: str) -> QuetmaApplication:
     assert isinstance(app, QuetmaApplication)  # noqa: S101 - application_class above
     for register in AUDIENCES:
         register(app)
-    citizen.register_start_fallback(app)
     common.register_fallbacks(app)
     return app
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.payload import PayloadKind
-from handlers.owner import access, cards, registration, staff, today, venues
+from handlers.owner import access, cards, registration, today, venues
 from handlers.owner.conversation import owner_conversation
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The conversation first (its steps see text before anyone else), then commands and buttons."""
     owner_conversation().install(app)
-    invite_start = filters.Regex(rf"^/start\s+{PayloadKind.STAFF_INVITE.value}-")
-    app.add_handler(CommandHandler("start", staff.join_as_staff, filters=invite_start))
     app.add_handler(CommandHandler("myvenues", cards.myvenues_command))
     app.add_handler(CommandHandler("today", today.today_command))
     app.add_handler(CommandHandler("cancel", registration.nothing_to_cancel))

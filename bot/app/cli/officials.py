@@ -15,6 +15,7 @@ from bot.payload import PayloadKind
 from bot.regions import Region, UnknownRegion
 from bot.services import Services
 from storage.bulk import run_bulk_load
+from storage.invites import InviteKind
 
 DEFAULT_DEMO_REGION = "Hà Nội"
 PROGRESS_WIDTH = 30
@@ -35,7 +36,7 @@ async def official_invite(args: argparse.Namespace, env: CliEnv) -> int:
     async with cli_app(env, need_username=True) as cli:
         services = cli.container.services
         region = resolve(services, args.region)
-        invite = await officials.create_invite(services, officials.CLI_ACTOR, region, ttl)
+        invite = await cli.container.create_invite(InviteKind.OFFICIAL, region.id, officials.CLI_ACTOR, ttl)
         link = cli.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
         until = invite.expires_at.astimezone(env.settings.tz)
         env.out(link)
