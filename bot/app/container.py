@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
+from bot.officials import OfficialUseCases, build_official_use_cases
 from bot.payload import Signer
 from bot.presence import check_capacity
 from bot.regions import RegionCatalogue, load_catalogue
@@ -29,6 +30,7 @@ class Container:
     signer: Signer
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
+    officials: OfficialUseCases
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -58,6 +60,13 @@ async def build_container(
         signer=signer,
         checkin_hooks=(check_capacity, *checkin_effects),
     )
+    officials = build_official_use_cases(settings, repos, clock, regions)
     return Container(
-        settings=settings, clock=clock, regions=regions, signer=signer, repos=repos, services=services
+        settings=settings,
+        clock=clock,
+        regions=regions,
+        signer=signer,
+        repos=repos,
+        services=services,
+        officials=officials,
     )

@@ -11,6 +11,7 @@ from bot.app.container import Container
 from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
+from bot.officials import OfficialUseCases
 from bot.payload import Links, Signer
 from bot.regions import RegionCatalogue
 from bot.services import Services
@@ -60,6 +61,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def links(self) -> Links:
         """Deep links to this bot (its username comes from getMe at start-up)."""
         return Links(self.container.signer, self.bot.username)
+
+    @property
+    def officials(self) -> OfficialUseCases:
+        """The officials' use cases: access, reports, inactive venues, tracing, exposure, audit."""
+        return self.container.officials
 
     @property
     def services(self) -> Services:
