@@ -82,12 +82,15 @@ def trace_csv(
     rows = []
     for visit in visits:
         profile = profiles.get(visit.user_id)
-        if visit.checkout_at is not None:
-            ended = _("checked out")
+        # Officials must tell apart who left, who was closed by the automatic check-out, and who is
+        # still there (no check-out time yet: the automatic one has not happened).
+        checkout: datetime | None
+        if visit.checkout_at is not None and not visit.auto_checked_out:
+            ended, checkout = _("checked out"), visit.checkout_at
         elif visit.auto_checkout_at > now:
-            ended = _("still checked in")
+            ended, checkout = _("still checked in"), None
         else:
-            ended = _("automatic check-out")
+            ended, checkout = _("automatic check-out"), visit.auto_checkout_at
         if visit.health is not None:
             declaration = _("answered")
         elif visit.health_skipped:
@@ -98,7 +101,7 @@ def trace_csv(
         rows.append(
             [
                 f"{visit.checkin_at.astimezone(tz):{TIME_FORMAT}}",
-                f"{visit.ended_at.astimezone(tz):{TIME_FORMAT}}",
+                f"{checkout.astimezone(tz):{TIME_FORMAT}}" if checkout else "",
                 ended,
                 visit.party,
                 profile.display_name if profile else "",

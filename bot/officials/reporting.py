@@ -19,6 +19,9 @@ from storage.stats import StatsRepo
 from storage.users import UserRepo
 
 NOT_YET = N_("That day has not come yet.")
+TOO_EARLY = N_("There are no figures before 2000.")
+# Reports compare with the days before; far older days are typing mistakes (and year 1 overflows).
+EARLIEST_DAY = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class RegionReports:
         day = today - timedelta(days=1) if day is None else day
         if day > today:
             raise BadInput(NOT_YET)
+        if day < EARLIEST_DAY:
+            raise BadInput(TOO_EARLY)
         region = self.access.region(access, place)
         return await build_report(self.stats, self.access.regions, region.id, day)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import local_day
 from bot.i18n import N_
 from bot.officials.access import BadInput
 from bot.payload import normalize_code
@@ -18,8 +20,26 @@ MAX_WINDOW = timedelta(days=31)
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhd])\s*$", re.IGNORECASE | re.ASCII)
-_MOMENT = r"(\d{4}-\d{1,2}-\d{1,2})[ T](\d{1,2}:\d{2})"
-_WINDOW = re.compile(rf"^{_MOMENT}\s+(?:(\d{{4}}-\d{{1,2}}-\d{{1,2}})[ T])?(\d{{1,2}}:\d{{2}})$", re.ASCII)
+_TIME = r"(\d{1,2}:\d{2})"
+# DAY TIME [DAY] TIME, where a day may be several words ("3 Dec 2026", "hôm qua").
+_WINDOW = re.compile(rf"^(.+?) {_TIME} (?:(.+?) )?{_TIME}$", re.ASCII)
+_ISO_T = re.compile(r"(\d)T(\d{1,2}:\d{2})", re.ASCII)
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_DMY_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+_NAMED_DAY = re.compile(r"^(\d{1,2}) ([a-z]{3,9})\.?,? (\d{4})$", re.ASCII)
+_DATE_LIKE = re.compile(r"^\d+[-/.]\d+([-/.]\d+)?$", re.ASCII)
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+# "3 Dec 2026", "3 December 2026", "3 Sept 2026": English month names are unambiguous.
+_MONTHS = {
+    **{name: number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    **{name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    "sept": 9,
+}
+_RELATIVE_DAYS = {"today": 0, "hôm nay": 0, "hom nay": 0, "yesterday": -1, "hôm qua": -1, "hom qua": -1}
+_QUOTES = str.maketrans({quote: " " for quote in "\"'“”‘’«»"})
 
 WINDOW_USAGE = N_(
     "Send /{command} VENUE_CODE FROM TO, with local times written YYYY-MM-DD HH:MM, "
@@ -56,10 +76,9 @@ def parse_duration(text: str) -> timedelta:
     return value
 
 
-def _local_moment(day: str, clock: str, tz: ZoneInfo) -> datetime:
-    year, month, mday = (int(part) for part in day.split("-"))
+def _local_moment(day: date, clock: str, tz: ZoneInfo) -> datetime:
     hour, minute = (int(part) for part in clock.split(":"))
-    return datetime(year, month, mday, hour, minute, tzinfo=tz).astimezone(UTC)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC)
 
 
 def check_window(window: Window, *, now: datetime) -> Window:
@@ -74,15 +93,20 @@ def check_window(window: Window, *, now: datetime) -> Window:
 
 
 def parse_window(text: str, tz: ZoneInfo, *, now: datetime, command: str) -> Window:
-    """`FROM TO` in local time: `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM`; TO may be just `HH:MM` (same day)."""
-    match = _WINDOW.match(" ".join(text.split()))
+    """`FROM TO` in local time, each a day (see `read_day`) and `HH:MM`; TO may be just `HH:MM` (same day)."""
+    match = _WINDOW.match(_plain(text))
     if not match:
         raise BadInput(WINDOW_USAGE, command=command)
-    start_day, start_time, end_day, end_time = match.groups()
+    start_text, start_time, end_text, end_time = match.groups()
+    today = local_day(now, tz)
+    start_day = read_day(start_text, today)
+    end_day = read_day(end_text, today) if end_text else start_day
+    if start_day is None or end_day is None:
+        raise BadInput(WINDOW_USAGE, command=command)
     try:
         start = _local_moment(start_day, start_time, tz)
-        end = _local_moment(end_day or start_day, end_time, tz)
-    except (ValueError, OverflowError):  # 2026-02-30, or year 1 east of UTC
+        end = _local_moment(end_day, end_time, tz)
+    except (ValueError, OverflowError):  # 25:00, or year 1 east of UTC
         raise BadInput(WINDOW_USAGE, command=command) from None
     return check_window(Window(start, end), now=now)
 
@@ -97,17 +121,58 @@ def parse_venue_window(
     return code, parse_window(" ".join(args[1:]), tz, now=now, command=command)
 
 
-def parse_day(raw: str) -> date:
-    """A day written YYYY-MM-DD."""
+def _plain(text: str) -> str:
+    """Typed text without quotes, in one Unicode form, single-spaced, `2026-11-19T08:00` split at the T."""
+    text = unicodedata.normalize("NFC", text).translate(_QUOTES)
+    return _ISO_T.sub(r"\1 \2", " ".join(text.split()))
+
+
+def read_day(text: str, today: date) -> date | None:
+    """A day as people type it: 2026-11-25, 25/11/2026, 3 Dec 2026, hôm nay, hôm qua, today, yesterday."""
+    plain = _plain(text).casefold()
+    if plain in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[plain])
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadInput(DAY_USAGE) from None
+        if match := _ISO_DAY.match(plain):
+            year, month, mday = (int(part) for part in match.groups())
+        elif match := _DMY_DAY.match(plain):
+            mday, month, year = (int(part) for part in match.groups())
+        elif match := _NAMED_DAY.match(plain):
+            mday, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
+        else:
+            return None
+        return date(year, month, mday)
+    except (KeyError, ValueError):
+        return None
 
 
 def looks_like_date(raw: str) -> bool:
-    """Whether a command's first word is meant as a date rather than a place."""
-    return len(raw) >= 8 and raw[:4].isascii() and raw[:4].isdigit() and raw[4:5] == "-"
+    """Whether a command's first word is meant as a date rather than a place (digits and separators)."""
+    return _DATE_LIKE.match(_plain(raw)) is not None
+
+
+def split_leading_day(args: Sequence[str], today: date) -> tuple[date | None, list[str]]:
+    """A day at the start of a command's arguments (it may take up to three words), and the rest.
+
+    A first word shaped like a date that is not one (2026-13-01) is refused rather than read as a place.
+    """
+    words = _plain(" ".join(args)).split(" ") if args else []
+    for size in (3, 2, 1):
+        if len(words) >= size:
+            day = read_day(" ".join(words[:size]), today)
+            if day is not None:
+                return day, words[size:]
+    if words and looks_like_date(words[0]):
+        raise BadInput(DAY_USAGE)
+    return None, words
+
+
+def parse_day(raw: str, today: date) -> date:
+    """A day typed on its own (see `read_day`)."""
+    day = read_day(raw, today)
+    if day is None:
+        raise BadInput(DAY_USAGE)
+    return day
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

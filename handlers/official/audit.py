@@ -19,7 +19,8 @@ async def audit_command(update: Update, context: BotContext, access: Access) -> 
     """`/audit [YYYY-MM-DD]`: the latest recorded actions (admins)."""
     _ = context.gettext
     args = context.args or []
-    since_day = parse_day(args[0]) if args else local_day(context.clock.now(), context.tz) - timedelta(days=7)
+    today = local_day(context.clock.now(), context.tz)
+    since_day = parse_day(" ".join(args), today) if args else today - timedelta(days=7)
     entries = await context.officials.audit.since(since_day, limit=SHOWN_AUDIT + 1)
     if not entries:
         await tell(update, _("Nothing was recorded since {day}.").format(day=since_day.isoformat()))

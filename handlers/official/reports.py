@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.app.context import BotContext
 from bot.i18n import Gettext
 from bot.officials import Access
-from bot.officials.windows import looks_like_date, parse_day
+from bot.officials.windows import split_leading_day
 from bot.regions import Region, UnknownRegion
 from bot.reports import render_report
 from handlers.official.common import tell, tell_with_buttons
@@ -19,9 +19,9 @@ MAX_CHILD_BUTTONS = 40
 
 async def report_command(update: Update, context: BotContext, access: Access) -> None:
     """`/report [YYYY-MM-DD] [place]`: yesterday's figures for one's own area by default."""
-    args = list(context.args or [])
-    day = parse_day(args.pop(0)) if args and looks_like_date(args[0]) else None
-    report = await context.officials.reports.region_report(access, day=day, place=" ".join(args) or None)
+    reports = context.officials.reports
+    day, args = split_leading_day(context.args or [], reports.today())
+    report = await reports.region_report(access, day=day, place=" ".join(args) or None)
     await tell(update, render_report(report, context.gettext, context.lang))
 
 

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.app.context import BotContext
 from bot.i18n import format_number
 from bot.officials import Access, Window, parse_venue_window, trace_csv
+from bot.officials.confirmations import sign_action, verify_action
 from handlers.official.common import actor_of
 
 CB_EXPOSURE = "off:exp:"
@@ -42,20 +43,25 @@ async def trace_command(update: Update, context: BotContext, access: Access) -> 
     )
 
 
-def exposure_data(code: str, window: Window) -> str:
-    return f"{CB_EXPOSURE}{code}:{int(window.start.timestamp())}:{int(window.end.timestamp())}"
+def exposure_data(context: BotContext, user_id: int, code: str, window: Window) -> str:
+    """The confirmation button's data: the previewed action, signed for the official who saw it."""
+    start, end = (str(int(moment.timestamp())) for moment in (window.start, window.end))
+    return sign_action(context.signer.secret, user_id, CB_EXPOSURE, code, start, end)
 
 
-def parse_exposure_data(data: str) -> tuple[str, Window] | None:
-    parts = data.removeprefix(CB_EXPOSURE).split(":")
-    if len(parts) != 3 or not all(part.isascii() and part.isdigit() for part in parts[1:]):
+def parse_exposure_data(context: BotContext, user_id: int, data: str) -> tuple[str, Window] | None:
+    """The venue and window of a genuine confirmation button, None for anything altered or forged."""
+    fields = verify_action(context.signer.secret, user_id, CB_EXPOSURE, data, fields=3)
+    if fields is None:
+        return None
+    code, start, end = fields
+    if not all(part.isascii() and part.isdigit() for part in (start, end)):
         return None
     try:
-        start = datetime.fromtimestamp(int(parts[1]), UTC)
-        end = datetime.fromtimestamp(int(parts[2]), UTC)
-    except (OverflowError, ValueError, OSError):
+        window = Window(datetime.fromtimestamp(int(start), UTC), datetime.fromtimestamp(int(end), UTC))
+    except (OverflowError, ValueError, OSError):  # timestamps no datetime can hold
         return None
-    return parts[0], Window(start, end)
+    return code, window
 
 
 async def exposure_command(update: Update, context: BotContext, access: Access) -> None:
@@ -88,7 +94,7 @@ async def exposure_command(update: Update, context: BotContext, access: Access) 
                     _("Send the alert to {count} people").format(
                         count=format_number(plan.people, context.lang)
                     ),
-                    callback_data=exposure_data(plan.venue.code, window),
+                    callback_data=exposure_data(context, access.user_id, plan.venue.code, window),
                 )
             ],
             [InlineKeyboardButton(_("Cancel"), callback_data=CB_EXPOSURE_CANCEL)],
@@ -108,7 +114,7 @@ async def exposure_confirmed(update: Update, context: BotContext, access: Access
     if query is None or query.data is None:
         return
     _ = context.gettext
-    parsed = parse_exposure_data(query.data)
+    parsed = parse_exposure_data(context, access.user_id, query.data)
     if parsed is None:
         await query.answer(_("This button has expired."))
         return
