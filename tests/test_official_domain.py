@@ -19,6 +19,7 @@ from bot.officials import (
     parse_venue_window,
     parse_window,
 )
+from bot.officials.confirmations import sign_action, verify_action
 from bot.officials.windows import parse_count, read_day, split_leading_day
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -170,3 +171,17 @@ def test_a_leading_day_is_split_from_the_place() -> None:
 @pytest.mark.parametrize("text", ["²", "¹⁰", "٣", "7"])
 def test_counts_are_ascii_digits_only(text: str) -> None:
     assert parse_count(text) == (7 if text == "7" else None)
+
+
+def test_signed_actions_verify_only_unaltered_and_for_the_same_person() -> None:
+    secret = b"k" * 32
+    data = sign_action(secret, 6001, "off:exp:", "K7Q2XH4M", "1763517600", "1763521200")
+    assert len(data.encode()) <= 64
+    assert verify_action(secret, 6001, "off:exp:", data, fields=3) == ("K7Q2XH4M", "1763517600", "1763521200")
+    assert verify_action(secret, 6002, "off:exp:", data, fields=3) is None
+    assert verify_action(b"x" * 32, 6001, "off:exp:", data, fields=3) is None
+    assert verify_action(secret, 6001, "off:exp:", data.replace("1763521200", "1763524800"), fields=3) is None
+    assert verify_action(secret, 6001, "off:exp:", data, fields=2) is None
+    assert verify_action(secret, 6001, "off:rev:", data, fields=3) is None
+    with pytest.raises(ValueError):
+        sign_action(secret, 6001, "off:exp:", "a:b")

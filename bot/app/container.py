@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
@@ -60,7 +61,14 @@ async def build_container(
         signer=signer,
         checkin_hooks=(check_capacity, *checkin_effects),
     )
-    officials = build_official_use_cases(settings, repos, clock, regions)
+    officials = build_official_use_cases(
+        repos,
+        clock,
+        regions,
+        admins=settings.admins,
+        tz=settings.tz,
+        retention=timedelta(days=settings.retention_days),
+    )
     return Container(
         settings=settings,
         clock=clock,

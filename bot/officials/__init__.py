@@ -6,10 +6,11 @@ front end (chat, CLI, web pages) calls.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.officials.access import Access, BadInput, OfficialAccess, Refused, region_label
 from bot.officials.audit import CLI_ACTOR, Actor, AuditLog, audit_line
@@ -46,11 +47,16 @@ class OfficialUseCases:
 
 
 def build_official_use_cases(
-    settings: Settings, repos: Repos, clock: Clock, regions: RegionCatalogue
+    repos: Repos,
+    clock: Clock,
+    regions: RegionCatalogue,
+    *,
+    admins: Collection[int],
+    tz: ZoneInfo,
+    retention: timedelta,
 ) -> OfficialUseCases:
     """Wire each use case to the repositories it uses."""
-    tz = settings.tz
-    access = OfficialAccess(settings.admins, repos.officials, repos.venues, regions)
+    access = OfficialAccess(admins, repos.officials, repos.venues, regions)
     audit = AuditLog(repos.audit, clock, tz)
     return OfficialUseCases(
         access=access,
@@ -65,7 +71,7 @@ def build_official_use_cases(
             stats=repos.stats,
             outbox=repos.outbox,
             regions=regions,
-            admins=settings.admins,
+            admins=admins,
             clock=clock,
         ),
         inactive=InactiveVenues(access, repos.venues, repos.users, clock, tz),
@@ -79,7 +85,7 @@ def build_official_use_cases(
             audit=audit,
             clock=clock,
             tz=tz,
-            retention=timedelta(days=settings.retention_days),
+            retention=retention,
         ),
     )
 

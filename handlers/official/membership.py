@@ -64,7 +64,10 @@ def official_help(_: Gettext) -> str:
             _("/inactive [days]: venues without scans (default 3 days), with a CSV file"),
             _("/trace CODE FROM TO: who was at a venue (CSV file; every look-up is logged)"),
             _("/exposure CODE FROM TO: alert the people who were there"),
-            _("Times are local, written YYYY-MM-DD HH:MM."),
+            _(
+                "Times are local, written YYYY-MM-DD HH:MM; a day can also be 25/11/2026, 3 Dec 2026, "
+                "today or yesterday."
+            ),
         ]
     )
 
