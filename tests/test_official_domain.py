@@ -185,3 +185,9 @@ def test_signed_actions_verify_only_unaltered_and_for_the_same_person() -> None:
     assert verify_action(secret, 6001, "off:rev:", data, fields=3) is None
     with pytest.raises(ValueError):
         sign_action(secret, 6001, "off:exp:", "a:b")
+
+
+def test_long_input_is_refused_quickly() -> None:
+    with pytest.raises(BadInput):
+        parse_window("2026-11-19 " * 400 + "08:00 " + "x " * 1000, TZ, now=NOW, command="trace")
+    assert read_day("1 " * 2000, TODAY) is None

@@ -39,6 +39,9 @@ _MONTHS = {
     "sept": 9,
 }
 _RELATIVE_DAYS = {"today": 0, "hôm nay": 0, "hom nay": 0, "yesterday": -1, "hôm qua": -1, "hom qua": -1}
+# Longer input is no window or day: refusing it early keeps the patterns' backtracking short.
+MAX_WINDOW_TEXT = 80
+MAX_DAY_TEXT = 30
 _QUOTES = str.maketrans({quote: " " for quote in "\"'“”‘’«»"})
 
 WINDOW_USAGE = N_(
@@ -94,7 +97,7 @@ def check_window(window: Window, *, now: datetime) -> Window:
 
 def parse_window(text: str, tz: ZoneInfo, *, now: datetime, command: str) -> Window:
     """`FROM TO` in local time, each a day (see `read_day`) and `HH:MM`; TO may be just `HH:MM` (same day)."""
-    match = _WINDOW.match(_plain(text))
+    match = _WINDOW.match(_plain(text)) if len(text) <= MAX_WINDOW_TEXT else None
     if not match:
         raise BadInput(WINDOW_USAGE, command=command)
     start_text, start_time, end_text, end_time = match.groups()
@@ -129,6 +132,8 @@ def _plain(text: str) -> str:
 
 def read_day(text: str, today: date) -> date | None:
     """A day as people type it: 2026-11-25, 25/11/2026, 3 Dec 2026, hôm nay, hôm qua, today, yesterday."""
+    if len(text) > MAX_DAY_TEXT:
+        return None
     plain = _plain(text).casefold()
     if plain in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[plain])
