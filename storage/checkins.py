@@ -64,6 +64,7 @@ def visit_from_doc(doc: Doc) -> Visit:
         party=doc.get("party", 1),
         health=HealthAnswers(**health) if health else None,
         health_skipped=doc.get("health_skipped", False),
+        auto_checked_out=doc.get("auto_checked_out", False),
     )
 
 

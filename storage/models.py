@@ -102,6 +102,7 @@ class Visit:
     party: int = 1
     health: HealthAnswers | None = None
     health_skipped: bool = False
+    auto_checked_out: bool = False  # closed by the automatic check-out, not by the person
 
     @property
     def ended_at(self) -> datetime:

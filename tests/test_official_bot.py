@@ -512,7 +512,7 @@ async def test_trace_sends_a_csv_and_is_audited(bot: BotHarness) -> None:
         "",
         "K7Q2XH4M",
         "K7Q2XH4M 2026-11-19",
-        "K7Q2XH4M 19/11/2026 08:00 19/11/2026 09:00",
+        "K7Q2XH4M 19/11 08:00 19/11 09:00",
         "K7Q2XH4M 2026-11-19 25:00 2026-11-19 26:00",
         "notacode 2026-11-19 08:00 2026-11-19 09:00",
     ],

@@ -19,7 +19,7 @@ from bot.checkins import CheckinEffect, Checkins
 from bot.clock import Clock, SystemClock
 from bot.inactivity import inactive_counts
 from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
-from bot.officials import queue_official_reports
+from bot.officials import OfficialUseCases, build_official_use_cases, queue_official_reports
 from bot.payload import Signer
 from bot.presence import VenueToday
 from bot.privacy import Privacy
@@ -53,6 +53,7 @@ class Container:
     join_as_staff: JoinAsStaff
     join_as_official: JoinAsOfficial
     venue_staff: VenueStaff
+    officials: OfficialUseCases
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -120,6 +121,14 @@ async def build_container(
     join_as_staff = JoinAsStaff(repos.invites, repos.venues, notices, clock)
     join_as_official = JoinAsOfficial(repos.invites, repos.officials, repos.audit, clock)
     venue_staff = VenueStaff(repos.venues, repos.users, repos.invites, notices, clock)
+    officials = build_official_use_cases(
+        repos,
+        clock,
+        regions,
+        admins=settings.admins,
+        tz=settings.tz,
+        retention=timedelta(days=settings.retention_days),
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -138,4 +147,5 @@ async def build_container(
         join_as_staff=join_as_staff,
         join_as_official=join_as_official,
         venue_staff=venue_staff,
+        officials=officials,
     )

@@ -15,6 +15,7 @@ from bot.checkins import Checkins
 from bot.clock import Clock
 from bot.i18n import Gettext, gettext_for, pick_language
 from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
+from bot.officials import OfficialUseCases
 from bot.payload import Links, Signer
 from bot.presence import VenueToday
 from bot.privacy import Privacy
@@ -92,6 +93,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def privacy(self) -> Privacy:
         return self.container.privacy
+
+    @property
+    def officials(self) -> OfficialUseCases:
+        """The officials' use cases: access, reports, inactive venues, tracing, exposure, audit."""
+        return self.container.officials
 
     @property
     def services(self) -> Services:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TextIO
 
 from bot import officials
@@ -49,19 +49,20 @@ async def official_invite(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def official_list(args: argparse.Namespace, env: CliEnv) -> int:
-    async with cli_services(env) as services:
-        for official in await services.repos.officials.all():
+    async with cli_app(env) as cli:
+        regions = cli.container.regions
+        for official in await cli.container.officials.roster.all():
             since = official.since.astimezone(env.settings.tz)
             env.out(
-                f"{official.user_id}\t{official.region}\t{officials.region_label(services, official.region)}"
+                f"{official.user_id}\t{official.region}\t{officials.region_label(regions, official.region)}"
                 f"\t{official.name}\t{since:%Y-%m-%d %H:%M}"
             )
     return EXIT_OK
 
 
 async def official_revoke(args: argparse.Namespace, env: CliEnv) -> int:
-    async with cli_services(env) as services:
-        revoked = await officials.revoke_official(services, officials.CLI_ACTOR, args.user_id)
+    async with cli_app(env) as cli:
+        revoked = await officials.revoke_official(cli.container.services, officials.CLI_ACTOR, args.user_id)
         if revoked is None:
             raise CliError(f"no official with Telegram user id {args.user_id}")
         env.out(f"revoked {revoked.user_id} {revoked.name} ({revoked.region})")
@@ -77,12 +78,12 @@ def parse_day(raw: str) -> date:
 
 async def audit_log(args: argparse.Namespace, env: CliEnv) -> int:
     tz = env.settings.tz
-    since = None
-    if args.since:
-        day = parse_day(args.since)
-        since = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-    async with cli_services(env) as services:
-        entries = await services.repos.audit.since(since)
+    day = parse_day(args.since) if args.since else None
+    async with cli_app(env) as cli:
+        try:
+            entries = await cli.container.officials.audit.since(day)
+        except officials.BadInput:
+            raise CliError(f"{args.since!r} is not a date written YYYY-MM-DD") from None
     for entry in reversed(entries):
         window = ["", ""]
         if entry.window_start and entry.window_end:

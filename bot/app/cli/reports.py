@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date, timedelta
+from datetime import date
 
-from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_services
-from bot.clock import local_day
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app
 from bot.i18n import gettext_for
+from bot.officials import CLI_ACTOR, Access, Refused
 from bot.regions import UnknownRegion
-from bot.reports import build_report, render_report
+from bot.reports import render_report
 
 
 def parse_day(raw: str) -> date:
@@ -21,15 +21,17 @@ def parse_day(raw: str) -> date:
 
 
 async def report(args: argparse.Namespace, env: CliEnv) -> int:
-    day = (
-        parse_day(args.date) if args.date else local_day(env.clock.now(), env.settings.tz) - timedelta(days=1)
-    )
-    async with cli_services(env) as services:
+    day = parse_day(args.date) if args.date else None
+    async with cli_app(env) as cli:
+        officials = cli.container.officials
+        # The operator sees the whole country, as an admin does.
+        access = Access(CLI_ACTOR.user_id, cli.container.regions.country().id, admin=True)
         try:
-            region = services.regions.resolve(args.region) if args.region else services.regions.country()
+            figures = await officials.reports.region_report(access, day=day, place=args.region)
         except UnknownRegion as exc:
             raise CliError(str(exc)) from None
-        figures = await build_report(services.repos.stats, services.regions, region.id, day)
+        except Refused as refusal:
+            raise CliError(refusal.text(gettext_for("en"))) from None
     if args.json:
         env.out(json.dumps(figures.to_json(), ensure_ascii=False))
     else:
