@@ -18,6 +18,7 @@ from bot.presence import check_capacity
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import CheckinHook, Services
+from bot.signins import Signins
 from storage.database import Repos
 
 
@@ -32,6 +33,7 @@ class Container:
     repos: Repos
     services: Services  # transitional: code not yet moved to a use case
     profiles: Profiles
+    signins: Signins
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -63,6 +65,7 @@ async def build_container(
     )
     retention = timedelta(days=settings.retention_days)
     profiles = Profiles(repos.users, clock, retention)
+    signins = Signins(repos.signins, clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -71,4 +74,5 @@ async def build_container(
         repos=repos,
         services=services,
         profiles=profiles,
+        signins=signins,
     )

@@ -20,7 +20,7 @@ from bot.app.persistence import MongoPersistence
 from bot.app.settings import ConfigError, Settings
 from bot.app.telegram_http import AiohttpRequest
 from bot.app.updates import PerChatUpdateProcessor, UpdateObserver
-from handlers import citizen, common, official, owner
+from handlers import citizen, common, dashboard, official, owner
 from storage.database import Repos
 from storage.probe import ping
 
@@ -32,7 +32,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 # Each audience registers its handlers here, in order; catch-alls come last.
 HandlerModule = Callable[[Application[Any, Any, Any, Any, Any, Any]], None]
-AUDIENCES: list[HandlerModule] = [common.register, citizen.register, official.register, owner.register]
+AUDIENCES: list[HandlerModule] = [
+    common.register,
+    citizen.register,
+    official.register,
+    dashboard.register,
+    owner.register,
+]
 
 
 @asynccontextmanager
