@@ -396,3 +396,17 @@ async def test_follow_up_list_is_paged_and_filtered(
     assert len(re.findall(r'href="/dashboard/venue/PAGE', second)) == 10
     schools = await (await client.get("/dashboard/inactive", params={"category": "school"})).text()
     assert len(re.findall(r'href="/dashboard/venue/PAGE', schools)) == 5
+
+
+def test_every_string_of_the_templates_has_a_vietnamese_translation() -> None:
+    from pathlib import Path
+
+    from bot.i18n import translated_ids
+
+    folder = Path(__file__).resolve().parent.parent / "bot" / "app" / "dashboard" / "templates"
+    marked = set()
+    for template in folder.glob("*.html"):
+        marked |= set(re.findall(r"""_\((?:"([^"]+)"|'([^']+)')\)""", template.read_text(encoding="utf-8")))
+    messages = {double or single for double, single in marked}
+    assert len(messages) > 40
+    assert sorted(messages - translated_ids("vi")) == []
