@@ -88,7 +88,7 @@ def see_other(location: str) -> web.Response:
 
 
 def browser_language(request: web.Request) -> str:
-    """Vietnamese unless the browser asks for English first."""
+    """For pages before sign-in: Vietnamese unless the browser asks for English first."""
     accepted = request.headers.get("Accept-Language", "")
     first = accepted.split(",", 1)[0].strip()
     return pick_language(None, first or None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from bot.app.dashboard import data
 from bot.app.dashboard.auth import Viewer, container_of, current_viewer, fail, see_other
 from bot.i18n import N_, format_number, format_signed
 from bot.regions import Region
+from storage.models import Venue
 
 PAGE_SIZE = 50
 SORTS = ("name", "checkins", "visitors", "venues_with_checkins", "share", "inactive_venues")
@@ -89,9 +91,8 @@ def chosen_day(request: web.Request, viewer: Viewer) -> date:
 
 
 async def home(request: web.Request) -> web.Response:
-    container = container_of(request)
-    if await container.signins.session(request.cookies.get("quetma_session", "")) is None:
-        await current_viewer(request)  # answers 401 with how to sign in
+    """The overview for someone signed in; for anyone else, how to sign in (401)."""
+    await current_viewer(request)
     return see_other("/dashboard/overview")
 
 
@@ -144,8 +145,30 @@ async def overview(request: web.Request) -> web.Response:
     )
 
 
-def follow_up_query(request: web.Request, viewer: Viewer) -> tuple[Region, int, Region | None, str | None]:
-    """Region, days, optional ward within it and optional category, from the query string."""
+@dataclass(frozen=True)
+class FollowUpQuery:
+    """What a follow-up list shows: a region, the days without scans, optionally one ward and one category."""
+
+    region: Region
+    days: int
+    ward: Region | None
+    category: str | None
+
+    @property
+    def place(self) -> Region:
+        return self.ward or self.region
+
+    def params(self) -> dict[str, str]:
+        params = {"region": self.region.id, "days": str(self.days)}
+        if self.ward is not None:
+            params["ward"] = self.ward.id
+        if self.category is not None:
+            params["category"] = self.category
+        return params
+
+
+def follow_up_query(request: web.Request, viewer: Viewer) -> FollowUpQuery:
+    """The list asked for in the query string; the region and ward must be within the viewer's scope."""
     region = scoped_region(request, viewer, request.query.get("region"))
     try:
         days = int(request.query.get("days", data.INACTIVE_DEFAULT_DAYS))
@@ -159,25 +182,23 @@ def follow_up_query(request: web.Request, viewer: Viewer) -> tuple[Region, int, 
         if not container_of(request).regions.is_within(ward.id, region.id):
             fail(request, 404, UNKNOWN_REGION, viewer.lang)
     category = request.query.get("category") or None
-    if category is not None and category not in data.CATEGORIES:
+    if category not in data.CATEGORIES:
         category = None
-    return region, days, ward, category
+    return FollowUpQuery(region, days, ward, category)
 
 
-async def follow_up_venues(
-    request: web.Request, viewer: Viewer
-) -> tuple[Region, int, Region | None, str | None, list[Any]]:
-    region, days, ward, category = follow_up_query(request, viewer)
-    venues = await data.follow_up(container_of(request), (ward or region).id, days)
-    if category is not None:
-        venues = [venue for venue in venues if venue.category == category]
-    return region, days, ward, category, venues
+async def follow_up_venues(request: web.Request, query: FollowUpQuery) -> list[Venue]:
+    venues = await data.follow_up(container_of(request), query.place.id, query.days)
+    if query.category is not None:
+        venues = [venue for venue in venues if venue.category == query.category]
+    return venues
 
 
 async def follow_up(request: web.Request) -> web.Response:
     """Venues registered a while ago with no scan in the last N days (the `/inactive` list), paged."""
     viewer = await current_viewer(request)
-    region, days, ward, category, venues = await follow_up_venues(request, viewer)
+    query = follow_up_query(request, viewer)
+    venues = await follow_up_venues(request, query)
     pages = max(1, -(-len(venues) // PAGE_SIZE))
     try:
         page = min(max(1, int(request.query.get("page", "1"))), pages)
@@ -186,11 +207,8 @@ async def follow_up(request: web.Request) -> web.Response:
     shown = venues[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     container = container_of(request)
     reachable = await data.owners_reachable(container, shown)
-    query = {"region": region.id, "days": str(days)}
-    if ward is not None:
-        query["ward"] = ward.id
-    if category is not None:
-        query["category"] = category
+    params = query.params()
+    region = query.region
     return render(
         request,
         "inactive.html",
@@ -198,10 +216,10 @@ async def follow_up(request: web.Request) -> web.Response:
         {
             "region": region,
             "trail": breadcrumbs(request, viewer, region),
-            "days": days,
-            "ward": ward,
+            "days": query.days,
+            "ward": query.ward,
             "wards": data.child_regions(container, region.id) if region.kind != "ward" else [],
-            "category": category,
+            "category": query.category,
             "categories": data.CATEGORIES,
             "venues": shown,
             "total": len(venues),
@@ -209,8 +227,8 @@ async def follow_up(request: web.Request) -> web.Response:
             "pages": pages,
             "reachable": reachable,
             "label": lambda region_id: container.regions.require(region_id).name,
-            "page_link": lambda number: "/dashboard/inactive?" + urlencode({**query, "page": str(number)}),
-            "csv_link": "/dashboard/inactive.csv?" + urlencode(query),
+            "page_link": lambda number: "/dashboard/inactive?" + urlencode({**params, "page": str(number)}),
+            "csv_link": "/dashboard/inactive.csv?" + urlencode(params),
         },
     )
 
@@ -218,13 +236,15 @@ async def follow_up(request: web.Request) -> web.Response:
 async def follow_up_csv(request: web.Request) -> web.Response:
     """The whole follow-up list as the chat's formula-safe CSV; written to the audit log."""
     viewer = await current_viewer(request)
-    region, days, ward, _category, venues = await follow_up_venues(request, viewer)
+    query = follow_up_query(request, viewer)
+    venues = await follow_up_venues(request, query)
     container = container_of(request)
     reachable = await data.owners_reachable(container, venues)
+    # A whole city's list is hundreds of thousands of rows: built off the event loop, as the chat does.
     document = await asyncio.to_thread(data.follow_up_csv, container, viewer.gettext, venues, reachable)
     actor = await data.actor_of(container, viewer.access.user_id)
-    await data.record_export(container, actor, (ward or region).id, len(venues), days)
-    filename = f"inactive-{(ward or region).id.replace('/', '-')}-{data.today(container).isoformat()}.csv"
+    await data.record_export(container, actor, query.place.id, len(venues), query.days)
+    filename = f"inactive-{query.place.id.replace('/', '-')}-{data.today(container).isoformat()}.csv"
     return web.Response(
         body=document,
         content_type="text/csv",
