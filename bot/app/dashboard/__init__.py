@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot.app.container import Container
-from bot.app.dashboard import auth, views
+from bot.app.dashboard import auth, tracing, views
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Scripts, styles and forms only from this app; Telegram's web client may frame the Mini App.
@@ -59,6 +59,8 @@ def setup(app: web.Application, container: Callable[[], Container]) -> None:
     router.add_get("/dashboard/inactive", views.follow_up)
     router.add_get("/dashboard/inactive.csv", views.follow_up_csv)
     router.add_get("/dashboard/venue/{code}", views.venue_page)
+    router.add_get("/dashboard/{kind:trace|exposure}", tracing.trace_form)
+    router.add_post("/dashboard/{kind:trace|exposure}", tracing.trace_submit)
     router.add_static("/dashboard/static/", STATIC_DIR, append_version=True)
 
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from bot import officials
 from bot.app.container import Container
 from bot.i18n import Gettext
-from bot.officials import Access, Actor, BadInput, Refused
+from bot.officials import Access, Actor, BadInput, ExposurePlan, Refused, Trace, Window
 from bot.regions import Region
 from bot.reports import RegionReport, build_report, render_report, share
 from bot.venues import CATEGORIES
@@ -188,3 +188,31 @@ async def venue_days(container: Container, code: str, last: date, days: int = CH
     }
     keys = [(first + timedelta(days=offset)).isoformat() for offset in range(days)]
     return [stored.get(key) or VenueDay(venue_code=code, day=key) for key in keys]
+
+
+def parse_window(container: Container, text: str, *, command: str) -> Window:
+    """`FROM TO` in local time, checked as the chat checks it (raises BadInput)."""
+    return officials.parse_window(text, container.settings.tz, now=container.clock.now(), command=command)
+
+
+async def run_trace(container: Container, access: Access, actor: Actor, code: str, window: Window) -> Trace:
+    """Who was at a venue in a window; written to the audit log (raises Refused outside the region)."""
+    return await officials.run_trace(container.services, access, actor, code, window)
+
+
+def trace_csv(container: Container, _: Gettext, trace: Trace) -> bytes:
+    return officials.trace_csv(_, trace.visits, trace.profiles, container.settings.tz, container.clock.now())
+
+
+def trace_filename(container: Container, trace: Trace) -> str:
+    """The chat's file name for a trace."""
+    return f"trace-{trace.venue.code}-{trace.window.start.astimezone(container.settings.tz):%Y%m%d-%H%M}.csv"
+
+
+async def plan_exposure(container: Container, access: Access, code: str, window: Window) -> ExposurePlan:
+    return await officials.plan_exposure(container.services, access, code, window)
+
+
+async def send_exposure(container: Container, actor: Actor, plan: ExposurePlan) -> int:
+    """Queue the alerts (each person once, ever); written to the audit log. The number newly queued."""
+    return await officials.send_exposure(container.services, actor, plan)
