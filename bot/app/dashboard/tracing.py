@@ -36,6 +36,9 @@ def form_page(
             "error": None,
             "plan": None,
             "queued": None,
+            "empty": False,
+            "venue": None,
+            "window": "",
             **context,
         },
     )
@@ -46,7 +49,7 @@ async def trace_form(request: web.Request) -> web.Response:
     return form_page(request, viewer, request.match_info["kind"], dict(request.query))
 
 
-def parse_form(request: web.Request, viewer: Viewer, kind: str, fields: dict[str, str]) -> tuple[str, Window]:
+def parse_form(request: web.Request, kind: str, fields: dict[str, str]) -> tuple[str, Window]:
     """The venue code and window of a form, or BadInput with the chat's wording."""
     container = container_of(request)
     code = normalize_code(fields.get("code", ""))
@@ -65,7 +68,8 @@ async def trace_submit(request: web.Request) -> web.Response:
     container = container_of(request)
     _ = viewer.gettext
     try:
-        code, window = parse_form(request, viewer, kind, fields)
+        code, window = parse_form(request, kind, fields)
+        shown = window.local(container.settings.tz)
         if kind == "trace":
             actor = await data.actor_of(container, viewer.access.user_id)
             trace = await data.run_trace(container, viewer.access, actor, code, window)
@@ -77,7 +81,7 @@ async def trace_submit(request: web.Request) -> web.Response:
                     fields,
                     empty=True,
                     venue=trace.venue,
-                    window=window.local(container.settings.tz),
+                    window=shown,
                 )
             document = data.trace_csv(container, _, trace)
             filename = data.trace_filename(container, trace)
@@ -89,9 +93,7 @@ async def trace_submit(request: web.Request) -> web.Response:
             )
         plan = await data.plan_exposure(container, viewer.access, code, window)
         if fields.get("confirm") != "yes" or not plan.people:
-            return form_page(
-                request, viewer, kind, fields, plan=plan, window=window.local(container.settings.tz)
-            )
+            return form_page(request, viewer, kind, fields, plan=plan, window=shown)
         actor = await data.actor_of(container, viewer.access.user_id)
         queued = await data.send_exposure(container, actor, plan)
         return form_page(
@@ -101,7 +103,7 @@ async def trace_submit(request: web.Request) -> web.Response:
             fields,
             plan=plan,
             queued=queued,
-            window=window.local(container.settings.tz),
+            window=shown,
         )
     except data.Refused as refusal:
         status = 400 if isinstance(refusal, data.BadInput) else 403
