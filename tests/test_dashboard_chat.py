@@ -12,6 +12,7 @@ from storage.database import Repos
 from tests.botapi import BotApiDouble
 from tests.dashboard_support import make_official
 from tests.harness import BotHarness
+from tests.test_official_bot import chat_menu
 from tests.test_official_report import HANOI
 
 LINK = re.compile(r"(https?://\S+)/dashboard/signin/(\S+)")
@@ -51,3 +52,8 @@ async def test_citizens_get_no_link(bot: BotHarness) -> None:
     reply = [call for call in calls if call.method == "sendMessage"][-1]
     assert "/dashboard/signin/" not in (reply.text or "")
     assert await bot.repos.db["dashboard_links"].count_documents({}) == 0
+
+
+async def test_admins_find_it_in_their_menu(bot: BotHarness) -> None:
+    assert (await chat_menu(bot, 900001, "en"))["dashboard"] == "Figures and lists in a browser"
+    assert (await chat_menu(bot, 900001))["dashboard"] == "Số liệu và danh sách trên trình duyệt"
