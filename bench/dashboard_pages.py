@@ -99,6 +99,14 @@ async def main(args: argparse.Namespace) -> None:
 
             seconds, (report, _series, rows) = await timed_runs(args.runs, overview)
             show("overview of the city (reads)", seconds, f"{len(rows)} wards, {report.checkins:,} scans")
+            parts: dict[str, Callable[[], Awaitable[Any]]] = {
+                "  the bulletin (build_report)": lambda: data.region_report(container, hanoi.id, last_day),
+                "  the 30-day series": lambda: data.daily_series(container, hanoi.id, last_day),
+                "  the wards table": lambda: data.child_rows(container, hanoi.id, last_day),
+            }
+            for label, part in parts.items():
+                seconds, _ = await timed_runs(args.runs, part)
+                show(label, seconds)
             ward = max(rows, key=lambda row: row.checkins).region
             seconds, _ = await timed_runs(args.runs, lambda: data.region_report(container, ward, last_day))
             show("overview of its busiest ward (report)", seconds)
