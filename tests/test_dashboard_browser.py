@@ -87,7 +87,7 @@ async def test_an_official_signs_in_from_the_chat_and_exports_the_follow_up_list
     await hand_made_city(repos)
     await make_official(repos, OFFICIAL, HANOI.id, clock.now(), name="Nguyễn Thu")
     never = NewVenue(name="Tiệm sách Cũ", address="9 Phan Đình Phùng", category="shop", regions=WARD_A.path)
-    await repos.venues.create(never, now=clock.now(), day="2026-11-02", new_code=lambda: "NEVERSC1")
+    await repos.venues.create(never, now=clock.now(), day="2026-11-02", new_code=lambda: "NEVERSC2")
     port = unused_port()
     served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     app = create_app(served, clock=clock, metrics=Metrics())
@@ -140,6 +140,15 @@ async def test_an_official_signs_in_from_the_chat_and_exports_the_follow_up_list
         assert code in await page.inner_text("h1")
         await page.screenshot(path=str(tmp_path / "venue.png"), full_page=True)
 
+        # A trace from the venue's page: nobody was there, and the look-up is still audited.
+        await page.click(f"a[href='/dashboard/trace?code={code}']")
+        await page.fill("input[name=start]", "2026-11-18T08:00")
+        await page.fill("input[name=end]", "2026-11-18T12:00")
+        await page.click("form.filters button[type=submit]")
+        await page.screenshot(path=str(tmp_path / "trace.png"), full_page=True)
+        await page.wait_for_selector("#trace-empty")
+        assert [entry.action for entry in await repos.audit.since()] == ["trace", "export"]
+
         phone = await browser.new_context(
             viewport={"width": 390, "height": 844}, storage_state=await context.storage_state()
         )
@@ -152,6 +161,6 @@ async def test_an_official_signs_in_from_the_chat_and_exports_the_follow_up_list
     if os.environ.get("QUETMA_SCREENSHOTS"):  # to look at them
         for shot in tmp_path.glob("*.png"):
             shutil.copy(shot, Path(os.environ["QUETMA_SCREENSHOTS"]) / shot.name)
-    for name in ("overview.png", "ward.png", "follow-up.png", "venue.png", "phone.png"):
+    for name in ("overview.png", "ward.png", "follow-up.png", "venue.png", "trace.png", "phone.png"):
         assert_not_blank(tmp_path / name)
     assert problems == [], "the pages raised errors in the browser"

@@ -52,10 +52,13 @@ async def trace_form(request: web.Request) -> web.Response:
 def parse_form(request: web.Request, kind: str, fields: dict[str, str]) -> tuple[str, Window]:
     """The venue code and window of a form, or BadInput with the chat's wording."""
     container = container_of(request)
-    code = normalize_code(fields.get("code", ""))
+    typed = fields.get("code", "").strip()
     start, end = fields.get("start", "").strip(), fields.get("end", "").strip()
-    if code is None or not start or not end:
+    if not typed or not start or not end:
         raise data.BadInput(FORM_INCOMPLETE)
+    code = normalize_code(typed)
+    if code is None:
+        raise data.BadInput(data.UNKNOWN_VENUE, code=typed[:16])
     window = data.parse_window(container, f"{start} {end}", command=kind)
     return code, window
 
