@@ -113,6 +113,10 @@ async def test_an_official_signs_in_from_the_chat_and_exports_the_follow_up_list
         await page.wait_for_selector("#chart canvas")
         await page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
+        # Sorting the wards by name swaps the table in place (htmx) and keeps the address bar in step.
+        await page.click("#children th a[href*='sort=name']")
+        await page.wait_for_url(re.compile(r"sort=name"))
+        await page.wait_for_selector("#children th a[href*='sort=name'][aria-sort]")
         await page.click(f"a.drill:text-is('{WARD_A.name}')")
         await page.wait_for_url(re.compile(r"region=vn/1/4"))
         assert await page.inner_text("h1") == WARD_A.name

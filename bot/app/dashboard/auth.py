@@ -19,7 +19,6 @@ from aiohttp import web
 from bot.app.container import Container
 from bot.app.dashboard import data
 from bot.i18n import N_, Gettext, gettext_for, pick_language
-from bot.officials import Access
 from bot.signins import SESSION_TTL, verify_init_data
 from storage.signins import DashboardSession
 
@@ -45,7 +44,7 @@ class Viewer:
     """A signed-in official or admin on this request."""
 
     session: DashboardSession
-    access: Access
+    access: data.Access
 
     @property
     def lang(self) -> str:

@@ -32,8 +32,11 @@ __all__ = [
     "Access",
     "Actor",
     "BadInput",
+    "ExposurePlan",
     "Refused",
     "RegionReport",
+    "Trace",
+    "Window",
 ]
 
 

@@ -15,7 +15,6 @@ from bot.app.dashboard import data
 from bot.app.dashboard.auth import Viewer, check_csrf, container_of, current_viewer
 from bot.app.dashboard.views import render
 from bot.i18n import N_
-from bot.officials import Window
 from bot.payload import normalize_code
 
 FORM_INCOMPLETE = N_("Fill in the venue code and both times.")
@@ -49,7 +48,7 @@ async def trace_form(request: web.Request) -> web.Response:
     return form_page(request, viewer, request.match_info["kind"], dict(request.query))
 
 
-def parse_form(request: web.Request, kind: str, fields: dict[str, str]) -> tuple[str, Window]:
+def parse_form(request: web.Request, kind: str, fields: dict[str, str]) -> tuple[str, data.Window]:
     """The venue code and window of a form, or BadInput with the chat's wording."""
     container = container_of(request)
     typed = fields.get("code", "").strip()
