@@ -104,3 +104,36 @@ async def test_an_exposure_alert_asks_first_then_alerts_each_person_once(
     assert 'id="exposure-confirm"' not in await again.text()
     assert await repos.outbox.count(kind="exposure") == 2
     assert [entry.action for entry in await repos.audit.since()] == ["exposure"]
+
+
+async def test_the_alerts_delivery_shows_on_the_page_and_stays_within_the_region(
+    client: TestClient, repos: Repos, clock: ManualClock
+) -> None:
+    await sign_in(client, PROVINCE_OFFICIAL)
+    csrf = await csrf_of(client)
+    sent = await client.post(
+        "/dashboard/exposure", data={"csrf": csrf, "code": "TRACEXH2", "confirm": "yes", **WINDOW}
+    )
+    page = await sent.text()
+    assert 'id="progress-queued">2<' in page and 'id="progress-sent">0<' in page
+    # The sender delivers one alert; the other person has blocked the bot.
+    keys = sorted([key async for key in exposure_keys(repos)])
+    now = clock.now()
+    await repos.outbox.collection.update_one({"_id": keys[0]}, {"$set": {"state": "sent", "sent_at": now}})
+    await repos.outbox.collection.update_one(
+        {"_id": keys[1]}, {"$set": {"state": "dropped", "reason": "blocked"}}
+    )
+    progress = await client.get("/dashboard/exposure/progress", params={"code": "TRACEXH2", **WINDOW})
+    text = await progress.text()
+    assert 'id="progress-queued">0<' in text
+    assert 'id="progress-sent">1<' in text
+    assert 'id="progress-undelivered">1<' in text
+    client.session.cookie_jar.clear()
+    await sign_in(client, WARD_OFFICIAL)
+    other = await client.get("/dashboard/exposure/progress", params={"code": "WARDBXH3", **WINDOW})
+    assert other.status == 403
+
+
+async def exposure_keys(repos: Repos) -> AsyncIterator[str]:
+    async for doc in repos.outbox.collection.find({"kind": "exposure"}, {"_id": 1}):
+        yield doc["_id"]

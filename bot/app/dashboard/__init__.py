@@ -59,6 +59,7 @@ def setup(app: web.Application, container: Callable[[], Container]) -> None:
     router.add_get("/dashboard/inactive", views.follow_up)
     router.add_get("/dashboard/inactive.csv", views.follow_up_csv)
     router.add_get("/dashboard/venue/{code}", views.venue_page)
+    router.add_get("/dashboard/exposure/progress", tracing.exposure_progress)
     router.add_get("/dashboard/{kind:trace|exposure}", tracing.trace_form)
     router.add_post("/dashboard/{kind:trace|exposure}", tracing.trace_submit)
     router.add_static("/dashboard/static/", STATIC_DIR, append_version=True)

@@ -220,3 +220,31 @@ async def plan_exposure(container: Container, access: Access, code: str, window:
 async def send_exposure(container: Container, actor: Actor, plan: ExposurePlan) -> int:
     """Queue the alerts (each person once, ever); written to the audit log. The number newly queued."""
     return await officials.send_exposure(container.services, actor, plan)
+
+
+@dataclass(frozen=True)
+class AlertProgress:
+    """Where the exposure alerts about a venue and window stand in the outbox."""
+
+    queued: int
+    sent: int
+    undelivered: int  # failed after retries, or dropped: the person blocked the bot or left Telegram
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sent + self.undelivered
+
+
+async def alert_progress(container: Container, access: Access, code: str, window: Window) -> AlertProgress:
+    """The delivery of the alerts sent about a venue and window (raises Refused outside the region).
+
+    An alert's key names the person's first visit it covers, so the keys of every visit in the window
+    find every alert about it, however many times the form was sent.
+    """
+    venue = await officials.require_venue(container.services, access, code)
+    visits = await container.repos.checkins.overlapping(venue.code, window.start, window.end)
+    keys = [officials.exposure_key(venue.code, visit.user_id, visit.id) for visit in visits]
+    states = list((await container.repos.outbox.states(keys)).values()) if keys else []
+    sent = states.count("sent")
+    undelivered = states.count("failed") + states.count("dropped")
+    return AlertProgress(queued=len(states) - sent - undelivered, sent=sent, undelivered=undelivered)

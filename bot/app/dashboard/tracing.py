@@ -8,12 +8,13 @@ confirmation (another POST with the same window) queues the alerts; running it a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.app.dashboard import data
-from bot.app.dashboard.auth import Viewer, check_csrf, container_of, current_viewer
-from bot.app.dashboard.views import render
+from bot.app.dashboard.auth import Viewer, check_csrf, container_of, current_viewer, fail
+from bot.app.dashboard.views import OUTSIDE, render
 from bot.i18n import N_
 from bot.payload import normalize_code
 
@@ -38,6 +39,8 @@ def form_page(
             "empty": False,
             "venue": None,
             "window": "",
+            "progress": None,
+            **progress_context(fields),
             **context,
         },
     )
@@ -98,14 +101,9 @@ async def trace_submit(request: web.Request) -> web.Response:
             return form_page(request, viewer, kind, fields, plan=plan, window=shown)
         actor = await data.actor_of(container, viewer.access.user_id)
         queued = await data.send_exposure(container, actor, plan)
+        progress = await data.alert_progress(container, viewer.access, code, window)
         return form_page(
-            request,
-            viewer,
-            kind,
-            fields,
-            plan=plan,
-            queued=queued,
-            window=shown,
+            request, viewer, kind, fields, plan=plan, queued=queued, progress=progress, window=shown
         )
     except data.Refused as refusal:
         status = 400 if isinstance(refusal, data.BadInput) else 403
@@ -114,4 +112,24 @@ async def trace_submit(request: web.Request) -> web.Response:
         return response
 
 
-__all__ = ["trace_form", "trace_submit"]
+async def exposure_progress(request: web.Request) -> web.Response:
+    """Where the alerts about a venue and window stand; the result page polls it (htmx) to stay current."""
+    viewer = await current_viewer(request)
+    fields = dict(request.query)
+    try:
+        code, window = parse_form(request, "exposure", fields)
+        progress = await data.alert_progress(container_of(request), viewer.access, code, window)
+    except data.Refused as refusal:
+        if isinstance(refusal, data.BadInput):
+            fail(request, 400, FORM_INCOMPLETE, viewer.lang)
+        fail(request, 403, OUTSIDE, viewer.lang)
+    return render(request, "progress.html", viewer, {"progress": progress, **progress_context(fields)})
+
+
+def progress_context(fields: dict[str, str]) -> dict[str, str]:
+    """The progress section's own address, to poll."""
+    query = {key: fields.get(key, "") for key in ("code", "start", "end")}
+    return {"progress_link": "/dashboard/exposure/progress?" + urlencode(query)}
+
+
+__all__ = ["exposure_progress", "trace_form", "trace_submit"]
