@@ -62,6 +62,7 @@ OFFICIAL_COMMANDS = [
     ("inactive", N_("Venues without scans, for inspection")),
     ("trace", N_("Who was at a venue in a time window")),
     ("exposure", N_("Alert the people who were at a venue")),
+    ("dashboard", N_("Figures and lists in a browser")),
 ]
 ADMIN_COMMANDS = [
     ("invite", N_("Invite link for a new official")),

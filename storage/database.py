@@ -22,6 +22,7 @@ from storage.meta import MetaRepo
 from storage.officials import AuditRepo, ExposureRepo, OfficialRepo, SubscriptionRepo
 from storage.outbox import OutboxRepo
 from storage.persistence import PersistenceStore
+from storage.signins import SigninRepo
 from storage.stats import StatsRepo
 from storage.updates import UpdateRepo
 from storage.users import UserRepo
@@ -79,6 +80,7 @@ class Repos:
     subscriptions: SubscriptionRepo
     audit: AuditRepo
     exposures: ExposureRepo
+    signins: SigninRepo
 
     @classmethod
     def open(
@@ -105,6 +107,7 @@ class Repos:
             subscriptions=SubscriptionRepo(db),
             audit=AuditRepo(db),
             exposures=ExposureRepo(db),
+            signins=SigninRepo(db),
         )
 
     async def ensure_indexes(self) -> None:
@@ -117,6 +120,7 @@ class Repos:
         await self.persistence.ensure_indexes()
         for officials_repo in (self.officials, self.subscriptions, self.audit, self.exposures):
             await officials_repo.ensure_indexes()
+        await self.signins.ensure_indexes()
 
     async def ping(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - the driver's budget
         """True when the database answers (within `timeout` seconds when given).

@@ -68,3 +68,8 @@ class StatsRepo:
             .limit(limit)
         )
         return [region_day_from_doc(doc) async for doc in cursor]
+
+    async def children_since(self, parent: str, first_day: str) -> list[RegionDay]:
+        """Every child region's counters from `first_day` on (one lookup on the parent/day index)."""
+        cursor = self._region_days.find({"parent": parent, "day": {"$gte": first_day}})
+        return [region_day_from_doc(doc) async for doc in cursor]

@@ -26,6 +26,7 @@ from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
 from bot.services import Services
+from bot.signins import Signins
 from bot.staff import StaffNotices, VenueStaff
 from bot.summaries import OwnerSummaries
 from bot.venues import Venues
@@ -54,6 +55,7 @@ class Container:
     join_as_official: JoinAsOfficial
     venue_staff: VenueStaff
     officials: OfficialUseCases
+    signins: Signins
 
 
 async def signing_key(settings: Settings, repos: Repos) -> bytes:
@@ -129,6 +131,7 @@ async def build_container(
         tz=settings.tz,
         retention=timedelta(days=settings.retention_days),
     )
+    signins = Signins(repos.signins, clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -148,4 +151,5 @@ async def build_container(
         join_as_official=join_as_official,
         venue_staff=venue_staff,
         officials=officials,
+        signins=signins,
     )

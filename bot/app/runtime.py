@@ -21,7 +21,7 @@ from bot.app.persistence import MongoPersistence
 from bot.app.settings import ConfigError, Settings
 from bot.app.telegram_http import AiohttpRequest
 from bot.app.updates import PerChatUpdateProcessor, UpdateObserver
-from handlers import citizen, common, official, owner, start
+from handlers import citizen, common, dashboard, official, owner, start
 from storage.database import Repos
 from storage.probe import ping
 
@@ -38,6 +38,7 @@ AUDIENCES: list[HandlerModule] = [
     start.register,
     citizen.register,
     official.register,
+    dashboard.register,
     owner.register,
 ]
 

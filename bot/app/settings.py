@@ -65,6 +65,8 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, validation_alias=AliasChoices("QUETMA_HEALTH_PORT")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("QUETMA_LOG_LEVEL"))
+    # Where people reach the web pages (behind a reverse proxy, its https URL); links the bot sends use it.
+    public_url: str | None = Field(default=None, validation_alias=AliasChoices("QUETMA_PUBLIC_URL"))
 
     @field_validator("bot_token")
     @classmethod
@@ -101,7 +103,7 @@ class Settings(BaseSettings):
             raise ValueError("use 1-60 letters, digits, '_' or '-'")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -141,6 +143,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The local time zone for days and hours."""
         return ZoneInfo(self.tz_name)
+
+    @property
+    def base_url(self) -> str:
+        """QUETMA_PUBLIC_URL, else http://HOST:PORT."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def use_embedded(self) -> bool:

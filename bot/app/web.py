@@ -24,6 +24,7 @@ import pymongo
 from aiohttp import web
 from telegram import Update
 
+from bot.app import dashboard
 from bot.app.container import build_container
 from bot.app.context import QuetmaApplication
 from bot.app.embedded import EmbeddedDatabase
@@ -91,6 +92,7 @@ def create_app(
         app.router.add_post(webhook_path(settings), receive_update)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    dashboard.setup(app, lambda: app[TELEGRAM].container)
     return app
 
 
