@@ -247,7 +247,9 @@ class Runner:
         pushed: dict[int, float] = {}
         await push(pushed)
         timeout = 120 + len(users) / 5
-        await self.api.wait_for("sendMessage", count=len(users), predicate=confirms(users), timeout=timeout)
+        await self.api.wait_for(
+            "sendMessage", count=len(users), predicate=first_per_chat(users), timeout=timeout
+        )
         bot_cpu, server_cpu = cpu_seconds(pid) - bot_before, cpu_seconds(self.server_pid) - server_before
         commands_after = await server_commands(self.repos)
         done = confirmations(self.api.calls, users)
@@ -294,6 +296,19 @@ def confirms(users: range) -> Callable[[ApiCall], bool]:
     def predicate(call: ApiCall) -> bool:
         text = call.text
         return bool(text and MARK in text and call.params.get("chat_id") in users)
+
+    return predicate
+
+
+def first_per_chat(users: range) -> Callable[[ApiCall], bool]:
+    """Like `confirms`, but true only for a chat's first confirmation: counts users, not messages."""
+    match, seen = confirms(users), set()
+
+    def predicate(call: ApiCall) -> bool:
+        if not match(call) or call.params["chat_id"] in seen:
+            return False
+        seen.add(call.params["chat_id"])
+        return True
 
     return predicate
 

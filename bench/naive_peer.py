@@ -34,6 +34,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, AsyncMongoClient
@@ -51,14 +52,14 @@ class PeerBot:
     """The handlers and the database of the naive peer."""
 
     def __init__(self, mongo_uri: str, db_name: str, secret: bytes) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(mongo_uri)
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
         self.db = self.client[db_name]
         self.secret = secret
 
-    async def post_init(self, application: Application) -> None:
+    async def post_init(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await self.db.visits.create_index([("venue", ASCENDING), ("at", ASCENDING)])
 
-    async def post_shutdown(self, application: Application) -> None:
+    async def post_shutdown(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await self.client.close()
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
