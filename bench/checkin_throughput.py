@@ -18,18 +18,20 @@ after a warm-up of 50 check-ins:
 
 Per phase: check-ins per second (confirmed ÷ time from the first push to the last confirmation),
 p50/p99 from the update being queued at the double to the confirmation arriving there, the bot's
-and the server's CPU milliseconds per check-in (from /proc), and the server's command count per
-check-in (serverStatus opcounters, when the server reports them). The raw `insert_one` rate of the
-same server is measured first. With `--rounds N` the pair of bots runs N times, the order swapped
-each round, and the median of each figure is reported. `--json` prints the figures as JSON instead
-of the table.
+and the server's CPU milliseconds per check-in (from /proc), the server's commands per check-in
+(serverStatus opcounters, when the server reports them; driver heartbeats and QuetMa's background
+jobs included) and the Bot API requests per check-in other than getUpdates. The raw `insert_one`
+rate of the same server is measured first. With `--rounds N` the pair of bots runs N times, the
+order swapped each round; the table gives each figure's median and each ratio's median of the
+per-round ratios. `--json` prints every figure, per round too, as JSON instead of the table.
 
 Bot, server and the double share the machine's cores: take final figures on a quiet machine, and
 read the QuetMa ÷ peer ratios, measured in the same run, before the absolute rates.
 
     python bench/checkin_throughput.py                              # 600 users, 60/s for 60 s
     python bench/checkin_throughput.py --steady 60 --seconds 300    # the issue's steady target
-    python bench/checkin_throughput.py --checkins 150 --steady 20 --seconds 10 --raw 500  # quick
+    python bench/checkin_throughput.py --checkins 150 --steady 30 --seconds 10 --raw 500 --venues 50
+        # a quick check that everything works (about 70 s; the figures are too small to quote)
     python bench/checkin_throughput.py --rounds 3 --json > figures.json
     python bench/checkin_throughput.py --only quetma --profile wrapper.py  # QuetMa under a profiler
 """
@@ -157,6 +159,7 @@ class Phase:
     bot_cpu: float = 0.0
     server_cpu: float = 0.0
     commands: int | None = None
+    requests: int = 0
 
     def figures(self) -> dict[str, float | None]:
         lat = sorted(self.latencies_ms)
@@ -169,6 +172,7 @@ class Phase:
             "bot_cpu_ms": self.bot_cpu * 1000 / n,
             "server_cpu_ms": self.server_cpu * 1000 / n,
             "commands": self.commands / n if self.commands is not None else None,
+            "requests": self.requests / n,
             "p50_ms": percentile(lat, 0.50),
             "p99_ms": percentile(lat, 0.99),
             "max_ms": lat[-1] if lat else float("nan"),
@@ -264,6 +268,7 @@ class Runner:
             bot_cpu=bot_cpu,
             server_cpu=server_cpu,
             commands=commands,
+            requests=sum(1 for call in self.api.calls if call.method != "getUpdates"),
         )
 
     async def burst(self, pid: int, users: range, shift: int) -> Phase:
@@ -427,6 +432,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         ("bot CPU ms / check-in", "bot_cpu_ms", "{:12.2f}", True),
         ("server CPU ms / check-in", "server_cpu_ms", "{:12.2f}", False),
         ("server commands / check-in", "commands", "{:12.1f}", False),
+        ("Bot API requests / check-in", "requests", "{:12.1f}", False),
         ("p50 ms (queued -> confirmed)", "p50_ms", "{:12.1f}", False),
         ("p99 ms", "p99_ms", "{:12.1f}", False),
         ("max ms", "max_ms", "{:12.1f}", False),
