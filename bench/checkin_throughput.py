@@ -237,7 +237,9 @@ class Runner:
         finally:
             if process.returncode is None:
                 process.terminate()
-            await process.wait()
+            if await process.wait() != 0:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                progress(f"{bot} exited with status {process.returncode} on SIGTERM; its log ends:\n{tail}")
 
     def update(self, user: int, shift: int) -> dict[str, Any]:
         venue = self.venues[(user + shift) % len(self.venues)]
