@@ -189,7 +189,18 @@ async def test_bulk_load_leaves_exactly_what_the_live_path_leaves(
             bulk_docs = {key: doc for key, doc in bulk_docs.items() if key in live_docs}
         assert bulk_docs.keys() == live_docs.keys(), collection
         different = [key for key in live_docs if live_docs[key] != bulk_docs[key]]
-        assert not different, (collection, different[:3], [live_docs[k] for k in different[:1]])
+        assert not different, (
+            collection,
+            different[:3],
+            [
+                {
+                    f: (live_docs[k].get(f), bulk_docs[k].get(f))
+                    for f in live_docs[k] | bulk_docs[k]
+                    if live_docs[k].get(f) != bulk_docs[k].get(f)
+                }
+                for k in different[:3]
+            ],
+        )
     for collection in ("venues", "visits", "visitor_days", "venue_days"):
         assert await index_keys(bulk_repos, collection) == await index_keys(repos, collection)
 
