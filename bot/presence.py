@@ -163,9 +163,11 @@ def render_today(figures: TodayFigures, _: Gettext, lang: str, tz: ZoneInfo) -> 
         lines.append(_("• Capacity: {capacity} people").format(capacity=n(venue.capacity)))
     if today.busiest_hour is not None:
         lines.append(
-            _("• Busiest hour: {hours} ({n} check-ins)").format(
-                hours=hour_span(today.busiest_hour), n=n(today.busiest_checkins)
-            )
+            _.ngettext(
+                "• Busiest hour: {hours} ({n} check-in)",
+                "• Busiest hour: {hours} ({n} check-ins)",
+                today.busiest_checkins,
+            ).format(hours=hour_span(today.busiest_hour), n=n(today.busiest_checkins))
         )
     else:
         lines.append(_("• No check-ins yet today."))

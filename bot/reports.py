@@ -181,27 +181,41 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
             new=n(report.venues_new),
             avg=n(report.venues_new_avg7),
         ),
-        _("{count} points had scans on {d}, {change} compared with {p}.").format(
+        _.ngettext(
+            "{count} point had scans on {d}, {change} compared with {p}.",
+            "{count} points had scans on {d}, {change} compared with {p}.",
+            report.venues_with_checkins,
+        ).format(
             count=n(report.venues_with_checkins),
             d=d,
             change=_change(_, report.venues_with_checkins_delta, lang, points),
             p=p,
         ),
-        _("{count} scans in the day, {change} compared with {p}; 7-day average {avg}.").format(
+        _.ngettext(
+            "{count} scan in the day, {change} compared with {p}; 7-day average {avg}.",
+            "{count} scans in the day, {change} compared with {p}; 7-day average {avg}.",
+            report.checkins,
+        ).format(
             count=n(report.checkins),
             change=_change(_, report.checkins_delta, lang, scans),
             p=p,
             avg=n(report.checkins_avg7),
         ),
-        _("{count} people checked in, {change} compared with {p}; 7-day average {avg}.").format(
+        _.ngettext(
+            "{count} person checked in, {change} compared with {p}; 7-day average {avg}.",
+            "{count} people checked in, {change} compared with {p}; 7-day average {avg}.",
+            report.unique_visitors,
+        ).format(
             count=n(report.unique_visitors),
             change=_change(_, report.unique_visitors_delta, lang, people),
             p=p,
             avg=n(report.unique_visitors_avg7),
         ),
-        _("{count} points registered at least 3 days ago had no scan in the last 3 days.").format(
-            count=n(report.inactive_venues)
-        ),
+        _.ngettext(
+            "{count} point registered at least 3 days ago had no scan in the last 3 days.",
+            "{count} points registered at least 3 days ago had no scan in the last 3 days.",
+            report.inactive_venues,
+        ).format(count=n(report.inactive_venues)),
     ]
     if report.children:
         lines += ["", _("Most check-ins:")]

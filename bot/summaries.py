@@ -134,7 +134,9 @@ def render_summary(summary: OwnerSummary, _: Gettext, lang: str) -> str:
     peak = summary.busiest
     if peak is not None:
         lines.append(
-            _("• Busiest hour: {hours} ({n} check-ins)").format(hours=hour_span(peak[0]), n=n(peak[1]))
+            _.ngettext(
+                "• Busiest hour: {hours} ({n} check-in)", "• Busiest hour: {hours} ({n} check-ins)", peak[1]
+            ).format(hours=hour_span(peak[0]), n=n(peak[1]))
         )
     window = summary.checkins_in_window
     if summary.yesterday is not None:

@@ -221,7 +221,13 @@ async def forget_answer(update: Update, context: BotContext) -> None:
     deleted = await context.privacy.forget_person(user.id)
     if context.user_data is not None:
         context.user_data.clear()
-    await query.edit_message_text(_("Done: {n} check-ins and your profile were deleted.").format(n=deleted))
+    await query.edit_message_text(
+        _.ngettext(
+            "Done: {n} check-in and your profile were deleted.",
+            "Done: {n} check-ins and your profile were deleted.",
+            deleted,
+        ).format(n=deleted)
+    )
 
 
 async def shared_contact(update: Update, context: BotContext) -> None:

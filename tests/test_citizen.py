@@ -375,3 +375,11 @@ async def test_a_visitor_mark_expires_when_its_day_ends_and_the_visit_stays(bot:
     assert mark["expires_at"] == datetime(2026, 11, 20, 0, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     visit = await bot.repos.db["visits"].find_one({"user_id": CITIZEN})
     assert visit is not None and visit["expires_at"] == recorded.checkin_at + timedelta(days=21)
+
+
+async def test_english_counts_say_one_check_in_not_one_check_ins(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await scan(bot, CITIZEN, venue, language_code="en")
+    await bot.send(CITIZEN, "/forget", language_code="en")
+    said = texts(await bot.press(CITIZEN, "v:forget:yes", language_code="en"))
+    assert "Done: 1 check-in and your profile were deleted." in said

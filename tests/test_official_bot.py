@@ -327,7 +327,7 @@ async def test_report_in_the_chat_reads_like_the_bulletin(bot: BotHarness) -> No
     assert "Phường Ba Đình: 1 lượt" in said
     await become_official(bot, ENGLISH_OFFICIAL, "Hà Nội", language_code="en")
     ward = texts(await bot.send(ENGLISH_OFFICIAL, "/report 2026-11-20 Ba Đình", language_code="en"))[-1]
-    assert "Phường Ba Đình" in ward and "1 scans in the day" in ward
+    assert "Phường Ba Đình" in ward and "1 scan in the day" in ward
     refused = texts(await bot.send(OFFICIAL, "/report 2026-11-21"))
     assert any("chưa đến" in t for t in refused)
     bad = texts(await bot.send(OFFICIAL, "/report 2026-13-01"))

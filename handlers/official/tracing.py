@@ -91,9 +91,9 @@ async def exposure_command(update: Update, context: BotContext, access: Access) 
         [
             [
                 InlineKeyboardButton(
-                    _("Send the alert to {count} people").format(
-                        count=format_number(plan.people, context.lang)
-                    ),
+                    _.ngettext(
+                        "Send the alert to {count} person", "Send the alert to {count} people", plan.people
+                    ).format(count=format_number(plan.people, context.lang)),
                     callback_data=exposure_data(context, access.user_id, plan.venue.code, window),
                 )
             ],

@@ -69,9 +69,11 @@ def ward_page(
         rows.append(nav)
     rows.append([InlineKeyboardButton(_("↩ Another province"), callback_data=CB_CHANGE_PROVINCE)])
     if query:
-        text = _("{n} wards and communes of {province} match “{query}”. Choose one, or type again:").format(
-            n=len(wards), province=province.name, query=query
-        )
+        text = _.ngettext(
+            "{n} ward or commune of {province} matches “{query}”. Choose it, or type again:",
+            "{n} wards and communes of {province} match “{query}”. Choose one, or type again:",
+            len(wards),
+        ).format(n=len(wards), province=province.name, query=query)
     else:
         text = _("Wards and communes of {province}. Choose one, or type part of a name:").format(
             province=province.name

@@ -99,7 +99,11 @@ async def on_invite(query: CallbackQuery, context: BotContext, venue: Venue, act
 async def on_revoke(query: CallbackQuery, context: BotContext, venue: Venue, action: VenueAction) -> None:
     _ = context.gettext
     revoked = await context.venue_staff.cancel_invites(venue)
-    await query.answer(_("{n} invite links no longer work.").format(n=revoked))
+    await query.answer(
+        _.ngettext("{n} invite link no longer works.", "{n} invite links no longer work.", revoked).format(
+            n=revoked
+        )
+    )
     await show_staff(query, context, venue)
 
 

@@ -38,6 +38,9 @@ from storage.users import UserRepo
 log = logging.getLogger(__name__)
 
 
+GONE_FOR = 60.0  # seconds a chat found unreachable is skipped without asking Telegram again
+
+
 class Sender:
     """Claims due messages from the outbox and sends them through PTB's Bot, paced."""
 
@@ -69,6 +72,10 @@ class Sender:
         self._clock: Clock = clock or SystemClock()
         self._monotonic = monotonic
         self._ready = ReadyQueue()
+        # Chats just found unreachable, with the reason and until when: messages to them already on
+        # their way out are dropped here, before the database has heard of it. A minute is enough
+        # for that, and a person who unblocks the bot later is reached again.
+        self._gone: dict[int, tuple[str, float]] = {}
         self._slots = asyncio.Semaphore(config.concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -229,6 +236,15 @@ class Sender:
                 # Cancelled while it waited here (its recipient used /forget) or taken back.
                 self.stats.dropped += 1
                 return
+            gone = self._gone.get(message.chat_id)
+            if gone is not None and gone[1] > self._monotonic():
+                self.stats.dropped += 1
+                self._tally.failed(gone[0])
+                now = self._clock.now()
+                await self._writer.write(
+                    Settlement(message.key, DROPPED, now, reason=gone[0], attempted=False)
+                )
+                return
             settlement = await self._attempt(message)
             if settlement is not None:
                 await self._writer.write(settlement)
@@ -292,6 +308,9 @@ class Sender:
         """The recipient blocked the bot or is gone: remember it and drop what else waits for them."""
         now = self._clock.now()
         reason = failure.reason
+        moment = self._monotonic()
+        self._gone = {chat: gone for chat, gone in self._gone.items() if gone[1] > moment}
+        self._gone[message.chat_id] = (reason, moment + GONE_FOR)
         await self._users.mark_unreachable(message.chat_id)
         dropped = await self._outbox.drop_pending_for(message.chat_id, reason, now)
         local = self._ready.take_chat(message.chat_id)
