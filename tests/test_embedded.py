@@ -12,13 +12,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from bot.app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord, ServerStatus
+from bot.app.embedded import CONFIG_FILE, EmbeddedDatabase, EmbeddedDatabaseError, ServerRecord, ServerStatus
 from storage.database import Repos
 from storage.probe import ping
 from tests.processes import freeze
@@ -145,6 +147,27 @@ async def test_start_serves_then_stop_removes_server_and_record(launch: Launch, 
     await db.stop()  # idempotent
     with pytest.raises(RuntimeError):
         _ = db.uri
+
+
+async def test_the_server_sweeps_expired_documents_as_often_as_its_config_file_says(
+    launch: Launch, data_dir: Path
+) -> None:
+    # SecantusDB's own command line drops this setting (sweeping every 60 s regardless), so the
+    # tests' `ttl_sweep_seconds = 0` would not hold either: its sweep would delete their past-dated
+    # records. A sweep every 50 ms shows the file's value reaches the server.
+    data_dir.mkdir(parents=True)
+    (data_dir / CONFIG_FILE).write_text("[storage]\nttl_sweep_seconds = 0.05\n", encoding="utf-8")
+    uri = await launch().start()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        marks = client["ttl_check"]["marks"]
+        await marks.create_index("expires_at", expireAfterSeconds=0)
+        await marks.insert_one({"expires_at": datetime.now(UTC) - timedelta(days=1)})
+        async with asyncio.timeout(20):
+            while await marks.count_documents({}):
+                await asyncio.sleep(0.05)  # waiting for the server's sweep, not for time to pass
+    finally:
+        await client.close()
 
 
 async def test_two_launchers_share_one_server_until_the_last_one_stops(

@@ -1,6 +1,6 @@
 """Runs a SecantusDB server as a child process next to QuetMa's data and shares it between processes.
 
-SecantusDB is only ever run as a separate program, never imported. Everything about one server
+SecantusDB is only ever run as a separate program (`bot.app.secantusd`), never imported here. Everything about one server
 lives in the data directory:
 
 - `db/`            the WiredTiger storage (one server at a time: WiredTiger locks it);
@@ -26,8 +26,6 @@ import json
 import logging
 import os
 import secrets
-import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -35,6 +33,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol
 
+from bot.app.processes import (
+    exit_code,
+    flag_value,
+    free_port,
+    listens,
+    live_command_line,
+    pid_alive,
+    spawn,
+    start_ticks,
+    terminate,
+    wait_for_exit,
+)
 from bot.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -43,6 +53,8 @@ LOOPBACK = "127.0.0.1"
 RECORD_FILE = "secantus.json"
 LOG_FILE = "secantus.log"
 CONFIG_FILE = "secantusd.toml"
+# What the child runs: SecantusDB's own command line, with its whole config file applied.
+SERVER_MODULE = "bot.app.secantusd"
 LOCK_FILE = "launcher.lock"
 CLIENTS_DIR = "clients"
 STORAGE_DIR = "db"
@@ -53,7 +65,6 @@ _KILL_GRACE_SECONDS = 5.0
 _PORT_ATTEMPTS = 3
 _LOG_TAIL_LINES = 3
 _LOG_LINE_LIMIT = 300
-_PROC = Path("/proc")
 _CONFIG_TEXT = (
     "# SecantusDB settings for QuetMa's embedded server.\n"
     "# The launcher passes --host, --port, --storage-path and --log-level, which take precedence.\n"
@@ -270,7 +281,7 @@ class EmbeddedDatabase:
                 logger.info("leaving SecantusDB running for %d other user(s)", others)
                 return
             record = _read_record(self._record_path)
-            argv = [] if record is None else await _live_command_line(record.pid)
+            argv = [] if record is None else await live_command_line(record.pid, _KILL_GRACE_SECONDS)
             if record is not None and argv != []:
                 if argv is None or _serves_storage(argv, self._storage_path):
                     await _terminate(record.pid)
@@ -319,11 +330,11 @@ class EmbeddedDatabase:
         if record is None:
             return None
         pid = record.pid
-        argv = await _live_command_line(pid)
+        argv = await live_command_line(pid, _KILL_GRACE_SECONDS)
         if argv is None or argv:
             on_our_storage = argv is not None and _serves_storage(argv, self._storage_path)
             as_recorded = (
-                on_our_storage and argv is not None and _flag_value(argv, "--port") == str(record.port)
+                on_our_storage and argv is not None and flag_value(argv, "--port") == str(record.port)
             )
             if (argv is None or as_recorded) and await self._ping(record.uri):
                 return record
@@ -346,9 +357,9 @@ class EmbeddedDatabase:
         config = _ensure_config(self._data_dir / CONFIG_FILE)
         wanted = port
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            port = wanted if wanted is not None and (same_port or attempt == 1) else _free_port(LOOPBACK)
+            port = wanted if wanted is not None and (same_port or attempt == 1) else free_port(LOOPBACK)
             argv = [
-                *("-m", "secantus", "--config", str(config)),
+                *("-m", SERVER_MODULE, "--config", str(config)),
                 *("--host", LOOPBACK, "--port", str(port)),
                 *("--storage-path", str(self._storage_path), "--log-level", self._log_level),
             ]
@@ -356,7 +367,12 @@ class EmbeddedDatabase:
             offset = _append_log(
                 self._log_path, f"--- {started_at} starting SecantusDB on {LOOPBACK}:{port}\n"
             )
-            pid = _spawn(self._python, argv, self._log_path)
+            try:
+                pid = spawn(self._python, argv, self._log_path)
+            except OSError as exc:
+                raise EmbeddedDatabaseError(
+                    f"cannot run {self._python!r} to start SecantusDB: {exc.strerror}"
+                ) from exc
             record = ServerRecord(host=LOOPBACK, port=port, pid=pid, started_at=started_at)
             try:
                 await self._wait_until_ready(record, offset)
@@ -381,7 +397,7 @@ class EmbeddedDatabase:
         deadline = loop.time() + self._start_timeout
         where = f"{record.host}:{record.port}"
         while True:
-            code = _exit_code(record.pid)
+            code = exit_code(record.pid)
             if code is not None:
                 tail = _log_tail(self._log_path, log_offset)
                 if "Address already in use" in tail:
@@ -391,8 +407,8 @@ class EmbeddedDatabase:
                     f"(log: {self._log_path})"
                 )
             # A foreign server that grabbed the port would answer the ping too: only trust our own child.
-            if _listens(record.pid, record.port) is not False and await self._ping(record.uri):
-                if _exit_code(record.pid) is None:
+            if listens(record.pid, record.port) is not False and await self._ping(record.uri):
+                if exit_code(record.pid) is None:
                     return
                 continue
             if loop.time() >= deadline:
@@ -414,7 +430,7 @@ class EmbeddedDatabase:
         deaths = 0  # in a row, each after less than _STABLE_SECONDS of running: sets the delay
         while (dead := self._record) is not None:
             up_since = loop.time()
-            how = await _wait_for_exit(dead.pid)
+            how = await wait_for_exit(dead.pid)
             deaths = 1 if loop.time() - up_since >= _STABLE_SECONDS else deaths + 1
             self._last_exit = how
             self._set_state("restarting")
@@ -526,235 +542,17 @@ def _log_tail(path: Path, offset: int) -> str:
     return " | ".join(lines[-_LOG_TAIL_LINES:]) or "(the log is empty)"
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _spawn(python: str, args: list[str], log_path: Path) -> int:
-    """Start the server in its own session (terminal signals stay with us), output to the log."""
-    file_actions = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
-        (os.POSIX_SPAWN_DUP2, 1, 2),
-    ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    try:
-        return os.posix_spawnp(
-            python,
-            [python, *args],
-            env,
-            file_actions=file_actions,
-            setsid=True,
-            setsigdef=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
-        )
-    except OSError as exc:
-        raise EmbeddedDatabaseError(f"cannot run {python!r} to start SecantusDB: {exc.strerror}") from exc
-
-
-def _exit_code(pid: int) -> int | None:
-    """Reap our child if it has exited and return its exit code; None while it runs."""
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return None if _pid_alive(pid) else -1
-    return os.waitstatus_to_exitcode(status) if done == pid else None
-
-
-async def _wait_for_exit(pid: int) -> str:
-    """Wait until the process has exited, reap it if it is our child, and say how it ended."""
-    try:
-        pidfd: int | None = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # no pidfd here (not Linux, an old kernel), or already gone
-        pidfd = None
-    if pidfd is not None:
-        # Readable once every thread has exited: no polling, and the storage lock is free by then.
-        loop = asyncio.get_running_loop()
-        exited: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            if not exited.done():
-                exited.set_result(None)
-
-        loop.add_reader(pidfd, readable)
-        try:
-            await exited
-        finally:
-            loop.remove_reader(pidfd)
-            os.close(pidfd)
-    else:
-        await _poll_until(lambda: not _pid_alive(pid), float("inf"))
-    return _how_it_ended(pid)
-
-
-def _how_it_ended(pid: int) -> str:
-    """Reap an exited child and describe its end; a process not our child just 'exited'."""
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return "exited"  # how it ended is for its parent to know
-    if done != pid:
-        return "exited"
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        return f"was killed by {signal.Signals(-code).name}"
-    return f"exited with code {code}"
-
-
-def _pid_alive(pid: int, *, reap: bool = False) -> bool:
-    """Whether a process runs under `pid`; `reap` collects it if it is our exited child.
-
-    Our own child counts as alive until reaped: its main thread can show as a zombie while other
-    threads still exit and hold its files (the WiredTiger lock). Other zombies count as dead.
-    """
-    if pid <= 0:
-        return False
-    if reap:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        else:
-            return done != pid
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    stat = _proc_stat(pid)
-    return not stat or stat[0] != "Z"
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """The fields of `/proc/<pid>/stat` after the command name, starting with the state."""
-    return _stat_fields(_PROC / str(pid) / "stat")
-
-
-def _stat_fields(path: Path) -> list[str] | None:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return text.rpartition(")")[2].split()
-
-
-def _stopped(pid: int) -> bool:
-    """Whether any thread of the process is stopped (SIGSTOP, a debugger)."""
-    try:
-        tasks = list((_PROC / str(pid) / "task").iterdir())
-    except OSError:
-        return False
-    for task in tasks:
-        fields = _stat_fields(task / "stat")
-        if fields and fields[0] in ("T", "t"):
-            return True
-    return False
-
-
-def _start_ticks(pid: int) -> str:
-    """When the process started, in clock ticks since boot ('' if unknown): tells a pid from its reuse."""
-    stat = _proc_stat(pid)
-    return stat[19] if stat is not None and len(stat) > 19 else ""
-
-
-def _command_line(pid: int) -> list[str] | None:
-    """The process's argv; None where there is no `/proc` to ask, [] if the process is gone."""
-    if not (_PROC / "self").exists():
-        return None
-    try:
-        raw = (_PROC / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return []
-    return [os.fsdecode(part) for part in raw.split(b"\0") if part]
-
-
-async def _live_command_line(pid: int) -> list[str] | None:
-    """The argv of a live process: [] once it is gone, None where there is no `/proc` to ask."""
-    if not _pid_alive(pid, reap=True):
-        return []
-    argv = _command_line(pid)
-    if argv == []:
-        # An exiting process shows no command line yet may still hold its files (the storage lock).
-        await _poll_until(lambda: not _pid_alive(pid, reap=True), _KILL_GRACE_SECONDS)
-        argv = _command_line(pid) if _pid_alive(pid, reap=True) else []
-    return argv
-
-
-def _flag_value(argv: list[str], flag: str) -> str | None:
-    for index, arg in enumerate(argv):
-        if arg == flag and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith(flag + "="):
-            return arg[len(flag) + 1 :]
-    return None
-
-
 def _serves_storage(argv: list[str], storage: Path) -> bool:
     """Whether the command line is a SecantusDB server on our storage path."""
-    return "secantus" in argv and _flag_value(argv, "--storage-path") == str(storage)
-
-
-def _listens(pid: int, port: int) -> bool | None:
-    """Whether `pid` holds the listening TCP socket on `port`; None where `/proc` cannot tell."""
-    inodes: set[str] = set()
-    tables = 0
-    for table in ("tcp", "tcp6"):
-        try:
-            rows = (_PROC / "net" / table).read_text(encoding="ascii").splitlines()[1:]
-        except OSError:
-            continue
-        tables += 1
-        for row in rows:
-            fields = row.split()
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
-                inodes.add(fields[9])
-    if tables == 0:
-        return None
-    if not inodes:
-        return False
-    fd_dir = _PROC / str(pid) / "fd"
-    try:
-        fds = list(fd_dir.iterdir())
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return None
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:[") and target[len("socket:[") : -1] in inodes:
-                return True
-    return False
+    # `secantus` itself: a server started by an earlier QuetMa still counts as ours.
+    server = SERVER_MODULE in argv or "secantus" in argv
+    return server and flag_value(argv, "--storage-path") == str(storage)
 
 
 async def _terminate(pid: int) -> None:
-    """SIGTERM the server, give it time to close its storage, then SIGKILL; reap it if it is our child."""
-    if _stopped(pid):
-        # SIGTERM sent to a stopped server may land on a thread other than the one that acts on it.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
-        await _poll_until(lambda: not _stopped(pid), _KILL_GRACE_SECONDS)
-    for sig, grace in ((signal.SIGTERM, _STOP_GRACE_SECONDS), (signal.SIGKILL, _KILL_GRACE_SECONDS)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if await _poll_until(lambda: not _pid_alive(pid, reap=True), grace):
-            return
-        logger.warning("SecantusDB pid %d outlived %s", pid, sig.name)
-    raise EmbeddedDatabaseError(f"SecantusDB pid {pid} does not die")
-
-
-async def _poll_until(condition: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
-    """Check `condition` every few milliseconds until it holds (True) or `timeout` seconds pass (False)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        if condition():
-            return True
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(_POLL_SECONDS)
+    """Stop the server, giving it time to close its storage; an unkillable one is an error."""
+    if not await terminate(pid, stop_grace=_STOP_GRACE_SECONDS, kill_grace=_KILL_GRACE_SECONDS):
+        raise EmbeddedDatabaseError(f"SecantusDB pid {pid} does not die")
 
 
 def _register_client(clients_dir: Path) -> Path:
@@ -762,7 +560,7 @@ def _register_client(clients_dir: Path) -> Path:
     clients_dir.mkdir(exist_ok=True)
     pid = os.getpid()
     path = clients_dir / f"{pid}-{secrets.token_hex(4)}"
-    path.write_text(_start_ticks(pid), encoding="ascii")
+    path.write_text(start_ticks(pid), encoding="ascii")
     return path
 
 
@@ -786,11 +584,11 @@ def _client_alive(path: Path) -> bool:
     if not pid_text.isdigit():
         return False
     pid = int(pid_text)
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return False
     try:
         recorded = path.read_text(encoding="ascii").strip()
     except OSError:
         return False
-    current = _start_ticks(pid)
+    current = start_ticks(pid)
     return not recorded or not current or recorded == current
