@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_day
-from bot.i18n import Gettext, format_number, languages_of
-from bot.services import Services
+from bot.i18n import Gettext, format_number
 from storage.checkins import MAX_VISIT_LENGTH, CheckinRepo
 from storage.models import Venue, VenueDay, Visit
 from storage.venues import VenueRepo
@@ -183,8 +182,3 @@ def render_today(figures: TodayFigures, _: Gettext, lang: str, tz: ZoneInfo) -> 
             )
         )
     return "\n".join(lines)
-
-
-async def recipient_languages(services: Services, user_ids: Iterable[int]) -> dict[int, str]:
-    """Each person's language for proactive messages."""
-    return await languages_of(services.repos.users, user_ids)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, local_day
@@ -21,9 +20,6 @@ from bot.poster import PosterCard
 from bot.regions import MAX_SUGGESTIONS, Region, RegionCatalogue, UnknownRegion
 from storage.models import NewVenue, Venue
 from storage.venues import VenueRepo
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 MAX_TEXT = 120
 MAX_CAPACITY = 100_000
@@ -244,8 +240,3 @@ class Venues:
     async def set_active(self, venue: Venue, active: bool) -> Venue:
         """Deactivate (scans refused, nothing deleted) or reactivate; counted in the region's day."""
         return await self.repo.set_active(venue.code, active, day=self.today().isoformat())
-
-
-async def register_venue(services: Services, request: VenueRequest) -> Venue:
-    """Transitional: `Venues.register` for callers still holding `Services`."""
-    return await Venues(services.repos.venues, services.clock, services.settings.tz).register(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -13,9 +14,8 @@ from bot.app.context import QuetmaApplication
 from bot.app.runtime import build_application, start_application, stop_application
 from bot.app.settings import Settings
 from bot.checkins import CheckinEffect
-from bot.clock import ManualClock
+from bot.clock import ManualClock, local_day
 from bot.payload import Links
-from bot.services import Services
 from storage.database import Repos
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -49,10 +49,9 @@ class BotHarness:
         await start_application(app)
         return cls(app=app, container=container, api=api, clock=clock, repos=repos)
 
-    @property
-    def services(self) -> Services:
-        """Transitional: for tests of code not yet moved to a use case."""
-        return self.container.services
+    def today(self) -> date:
+        """The bot's current local day."""
+        return local_day(self.clock.now(), self.container.settings.tz)
 
     @property
     def links(self) -> Links:

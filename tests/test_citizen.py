@@ -11,7 +11,7 @@ import pytest
 from bot.app.settings import Settings
 from bot.clock import ManualClock
 from bot.payload import PayloadKind, sign_payload
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import Venue, VenueSettings
 from tests.botapi import BotApiDouble
@@ -22,12 +22,12 @@ OTHER = 5002
 
 
 async def make_venue(bot: BotHarness, name: str = "Phòng khám Đức Thành", ward: str = "Ba Đình") -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name=name, address="237 Âu Cơ", region=regions.match_ward(hanoi.id, ward), category="clinic"
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def scan(bot: BotHarness, user: int, venue: Venue, **kwargs: object) -> list:
@@ -102,7 +102,7 @@ async def test_an_altered_payload_of_a_real_venue_is_refused(bot: BotHarness) ->
 
 
 async def test_signed_link_of_unknown_venue_and_other_kinds(bot: BotHarness) -> None:
-    unknown = sign_payload(bot.services.secret, PayloadKind.CHECKIN, "ZZZZZZZZ")
+    unknown = sign_payload(bot.container.signer.secret, PayloadKind.CHECKIN, "ZZZZZZZZ")
     said = texts(await bot.send(CITIZEN, f"/start {unknown}"))
     assert any("không thuộc" in t for t in said)
     assert await visit_count(bot) == 0
@@ -342,7 +342,7 @@ async def test_unique_visitors_count_once_per_region_and_day(bot: BotHarness) ->
     bot.clock.advance(timedelta(hours=1))
     await scan(bot, CITIZEN, b)
     await scan(bot, OTHER, b)
-    hanoi = bot.services.regions.match_province("Hà Nội").id
+    hanoi = bot.container.regions.match_province("Hà Nội").id
     days = await bot.repos.stats.region_days(hanoi, "2026-11-19", "2026-11-19")
     figures = days["2026-11-19"]
     assert (figures.checkins, figures.visitors, figures.venues_with_checkins) == (3, 2, 2)

@@ -13,7 +13,7 @@ from bot.app.container import build_container
 from bot.app.delivery import DeliveryConfig, Sender, build_sender_bot
 from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import VenueSettings
 from storage.outbox import OutboundMessage
@@ -60,14 +60,13 @@ async def test_outbox_status_counts_states_reasons_and_unreachable_recipients(
 async def test_jobs_run_queues_owner_summaries_through_the_outbox(
     cli_env: str, settings: Settings, repos: Repos, clock: ManualClock
 ) -> None:
-    services = (await build_container(settings, repos, clock=clock)).services
-    hanoi = services.regions.match_province("Hà Nội")
-    venue = await register_venue(
-        services,
+    container = await build_container(settings, repos, clock=clock)
+    hanoi = container.regions.match_province("Hà Nội")
+    venue = await container.venues.register(
         venue_request(
             name="Tiệm sách Cũ",
             address="5 Hàng Bài",
-            region=services.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
+            region=container.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
             owner_id=7300,
         ),
     )

@@ -14,7 +14,7 @@ import pytest
 from bot.app.embedded import CONFIG_FILE, RECORD_FILE, EmbeddedDatabase, ServerRecord
 from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import Venue
 from storage.probe import ping
@@ -60,7 +60,7 @@ async def supervised(
 
 
 async def make_venue(bot: BotHarness) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name="Phòng khám Đức Thành",
@@ -68,7 +68,7 @@ async def make_venue(bot: BotHarness) -> Venue:
         region=regions.match_ward(hanoi.id, "Ba Đình"),
         category="clinic",
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 def acknowledged(api: BotApiDouble, venue: Venue) -> set[int]:

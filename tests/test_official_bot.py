@@ -14,10 +14,9 @@ from bot import officials
 from bot.app.delivery import drain_outbox
 from bot.app.settings import Settings
 from bot.clock import ManualClock
-from bot.officials import queue_official_reports
 from bot.payload import PayloadKind
 from bot.regions import fold
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.invites import InviteKind
 from storage.models import HealthAnswers, Venue
@@ -40,7 +39,7 @@ OUTSIDE = "nằm ngoài địa bàn của bạn"
 async def make_venue(
     bot: BotHarness, name: str, ward: str = "Ba Đình", province: str = "Hà Nội", owner: int | None = None
 ) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     city = regions.match_province(province)
     request = venue_request(
         name=name,
@@ -49,7 +48,7 @@ async def make_venue(
         category="food",
         owner_id=owner,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def scan(bot: BotHarness, user: int, venue: Venue, **kwargs: object) -> list[ApiCall]:
@@ -57,7 +56,7 @@ async def scan(bot: BotHarness, user: int, venue: Venue, **kwargs: object) -> li
 
 
 async def invite_payload(bot: BotHarness, region: str, ttl: timedelta = timedelta(hours=72)) -> str:
-    found = bot.services.regions.resolve(region)
+    found = bot.container.regions.resolve(region)
     invite = await bot.container.create_invite(InviteKind.OFFICIAL, found.id, officials.CLI_ACTOR, ttl)
     link = bot.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
     assert link.startswith("https://t.me/quetma_test_bot?start=o-")
@@ -361,9 +360,9 @@ async def test_subscribe_by_button_and_by_name_then_the_morning_report(bot: BotH
     await bot.press(ADMIN, "off:sub:vn")
 
     bot.clock.advance(timedelta(days=1))
-    day = bot.services.today() - timedelta(days=1)
-    assert await queue_official_reports(bot.services, day) == 4
-    assert await queue_official_reports(bot.services, day) == 0, "nobody gets the same report twice"
+    day = bot.today() - timedelta(days=1)
+    assert await bot.container.officials.morning_reports.queue(day) == 4
+    assert await bot.container.officials.morning_reports.queue(day) == 0, "nobody gets the same report twice"
     city = await bot.repos.outbox.get(f"official-report:{OFFICIAL}:vn/1:2026-11-19")
     assert city is not None and city["kind"] == "official-report" and city["chat_id"] == OFFICIAL
     assert "On 19/11, Thành phố Hà Nội had 1 QR check-in points" in city["text"]
@@ -375,9 +374,9 @@ async def test_subscribe_by_button_and_by_name_then_the_morning_report(bot: BotH
     said = texts(await bot.press(OFFICIAL, f"off:uns:{ward['meta']['region']}", language_code="en"))
     assert any("Stopped" in t for t in said)
     assert [s.region for s in await bot.repos.subscriptions.for_user(OFFICIAL)] == ["vn/1"]
-    await officials.revoke_official(bot.services, officials.CLI_ACTOR, WARD_OFFICIAL)
+    await bot.container.officials.roster.revoke(officials.CLI_ACTOR, WARD_OFFICIAL)
     next_day = day + timedelta(days=1)
-    assert await queue_official_reports(bot.services, next_day) == 2
+    assert await bot.container.officials.morning_reports.queue(next_day) == 2
 
 
 async def test_typed_search_offers_the_matching_wards(bot: BotHarness) -> None:
@@ -396,7 +395,7 @@ async def test_a_subscription_outside_the_new_scope_is_skipped(bot: BotHarness) 
     await become_official(bot, OFFICIAL, "Hà Nội")
     await bot.send(OFFICIAL, "/subscribe Hà Nội")
     await become_official(bot, OFFICIAL, "Ba Đình, Hà Nội")  # a new invite narrows the scope
-    assert await queue_official_reports(bot.services, bot.services.today()) == 0
+    assert await bot.container.officials.morning_reports.queue(bot.today()) == 0
 
 
 # ---- Inactive venues -----------------------------------------------------------------------------------
@@ -496,7 +495,7 @@ async def test_trace_sends_a_csv_and_is_audited(bot: BotHarness) -> None:
         venue.code,
         2,
     )
-    tz = bot.services.settings.tz
+    tz = bot.container.settings.tz
     assert entry.window_start is not None and entry.window_end is not None
     assert f"{entry.window_start.astimezone(tz):%Y-%m-%d %H:%M}" == "2026-11-19 08:30"
     assert f"{entry.window_end.astimezone(tz):%Y-%m-%d %H:%M}" == "2026-11-19 10:00"
@@ -580,7 +579,7 @@ async def test_exposure_alerts_reach_exactly_the_people_who_were_there(bot: BotH
 
     # The delivery engine sends them: exactly those two people get a message.
     bot.api.clear()
-    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
+    await drain_outbox(bot.container.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     recipients = sorted(int(c.params["chat_id"]) for c in bot.api.calls_of("sendMessage"))
     assert recipients == [CITIZEN, OTHER]
 

@@ -12,9 +12,8 @@ import pytest
 from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from bot.app.delivery import drain_outbox
 from bot.clock import ManualClock
-from bot.officials import queue_official_reports
 from bot.reports import JSON_KEYS
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.invites import InviteKind
 from tests.conftest import START
@@ -121,11 +120,11 @@ async def test_demo_data_fills_the_days_ending_yesterday_and_the_report_matches(
 async def test_the_officials_story_end_to_end(cli_env: str, bot: BotHarness) -> None:
     """An admin invites from the CLI; the official subscribes, reads the morning report, finds venues that
     never scan, traces a venue (audited) and alerts exactly the people who were there."""
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     ward = regions.match_ward(hanoi.id, "Ba Đình")
     venues = [
-        await register_venue(bot.services, venue_request(name=name, address="1 Phố Huế", region=ward))
+        await bot.container.venues.register(venue_request(name=name, address="1 Phố Huế", region=ward))
         for name in ("Quán Phở Thìn", "Hiệu sách Tiền Phong", "Tiệm may Cô Ba")
     ]
     code, out = await run(bot.clock, "official", "invite", "--region", "Hà Nội")
@@ -141,7 +140,7 @@ async def test_the_officials_story_end_to_end(cli_env: str, bot: BotHarness) -> 
     await bot.send(OTHER, f"/start {bot.link_payload(venues[1].code)}")
     bot.clock.advance(timedelta(hours=22))  # 23/11 07:15, the morning after
 
-    assert await queue_official_reports(bot.services, bot.services.today() - timedelta(days=1)) == 1
+    assert await bot.container.officials.morning_reports.queue(bot.today() - timedelta(days=1)) == 1
     report = await bot.repos.outbox.get(f"official-report:{OFFICIAL}:{hanoi.id}:2026-11-22")
     assert report is not None
     assert "có 3 địa điểm quét mã QR" in report["text"]
@@ -162,7 +161,7 @@ async def test_the_officials_story_end_to_end(cli_env: str, bot: BotHarness) -> 
     calls = await bot.send(OFFICIAL, f"/exposure {venues[0].code} 2026-11-22 08:00 2026-11-22 12:00")
     await bot.press(OFFICIAL, button_data(calls, "Gửi cảnh báo"))
     bot.api.clear()
-    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
+    await drain_outbox(bot.container.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     sent = {int(c.params["chat_id"]): c.text or "" for c in bot.api.calls_of("sendMessage")}
     assert {CITIZEN, OTHER} <= set(sent) and set(sent) <= {CITIZEN, OTHER, OFFICIAL}
     assert all("Quán Phở Thìn" in sent[user] for user in (CITIZEN, OTHER))

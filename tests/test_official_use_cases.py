@@ -10,7 +10,7 @@ from bot.app.container import Container, build_container
 from bot.app.settings import Settings
 from bot.clock import ManualClock
 from bot.officials import Access, Actor, BadInput, Refused, Window
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import Venue
 
@@ -35,7 +35,7 @@ async def make_venue(
     regions = container.regions
     region = regions.match_ward(regions.match_province(province).id, ward)
     request = venue_request(name=name, address="12 Phố Huế", region=region, category="food", owner_id=owner)
-    return await register_venue(container.services, request)
+    return await container.venues.register(request)
 
 
 async def visit(container: Container, repos: Repos, clock: ManualClock, user: int, venue: Venue) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app.delivery import drain_outbox
 from bot.payload import PayloadKind, sign_payload
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.errors import NotFound
 from storage.invites import InviteExpired, InviteKind, InviteUsed
 from storage.models import Venue
@@ -22,7 +22,7 @@ STRANGER = 6204
 
 
 async def make_venue(bot: BotHarness) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name="Quán cà phê Giảng",
@@ -31,7 +31,7 @@ async def make_venue(bot: BotHarness) -> Venue:
         category="food",
         owner_id=OWNER,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def invite_link(bot: BotHarness, venue: Venue) -> str:
@@ -113,7 +113,7 @@ async def test_forged_invites_are_refused(bot: BotHarness, payload: str) -> None
 
 async def test_a_signed_invite_that_was_never_issued_is_refused(bot: BotHarness) -> None:
     await make_venue(bot)
-    payload = sign_payload(bot.services.secret, PayloadKind.STAFF_INVITE, "0123456789abcdef")
+    payload = sign_payload(bot.container.signer.secret, PayloadKind.STAFF_INVITE, "0123456789abcdef")
     said = texts(await bot.send(HELPER, f"/start {payload}", language_code="en"))
     assert any("not valid" in t for t in said)
 
@@ -160,7 +160,7 @@ async def test_a_removed_staff_member_is_told_once_in_their_language(bot: BotHar
     assert notices[0]["meta"] == {"venue": venue.code}
 
     bot.api.clear()
-    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
+    await drain_outbox(bot.container.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     sent = [(int(c.params["chat_id"]), c.text) for c in bot.api.calls_of("sendMessage")]
     to_former_staff = sorted(item for item in sent if item[0] != OWNER)  # the owner had join notices
     assert to_former_staff == [(HELPER, notices[0]["text"]), (SECOND, notices[1]["text"])]
@@ -185,7 +185,7 @@ async def test_removing_someone_who_blocked_the_bot_still_removes_them(bot: BotH
     assert any("No staff yet." in t for t in texts(calls)), "the owner sees the updated panel"
     assert (await bot.repos.venues.require(venue.code)).staff_ids == ()
 
-    await drain_outbox(bot.services.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
+    await drain_outbox(bot.container.settings, bot.repos.outbox, bot.repos.users, clock=bot.clock)
     [notice] = await removal_notices(bot)
     assert (notice["chat_id"], notice["state"], notice["reason"]) == (HELPER, "failed", "blocked")
     assert (await bot.repos.venues.require(venue.code)).staff_ids == ()

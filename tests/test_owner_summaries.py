@@ -19,7 +19,7 @@ from bot.summaries import (
     render_hourly_chart,
     render_summary,
 )
-from bot.venues import register_venue, venue_request
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import Venue, VenueDay
 from tests.harness import BotHarness, button_data
@@ -35,7 +35,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def make_venue(bot: BotHarness, name: str = "Bún chả Hương Liên", owner: int = OWNER) -> Venue:
-    regions = bot.services.regions
+    regions = bot.container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name=name,
@@ -44,7 +44,7 @@ async def make_venue(bot: BotHarness, name: str = "Bún chả Hương Liên", ow
         category="food",
         owner_id=owner,
     )
-    return await register_venue(bot.services, request)
+    return await bot.container.venues.register(request)
 
 
 async def scan_at(bot: BotHarness, moment: datetime, user: int, venue: Venue) -> list:
@@ -189,17 +189,17 @@ def test_summary_arithmetic_and_rendering() -> None:
 async def test_the_use_case_queues_once_without_telegram(
     settings: Settings, repos: Repos, clock: ManualClock
 ) -> None:
-    services = (await build_container(settings, repos, clock=clock)).services
-    hanoi = services.regions.match_province("Hà Nội")
+    container = await build_container(settings, repos, clock=clock)
+    hanoi = container.regions.match_province("Hà Nội")
     request = venue_request(
         name="Phở Bát Đàn",
         address="49 Bát Đàn",
-        region=services.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
+        region=container.regions.match_ward(hanoi.id, "Hoàn Kiếm"),
         category="food",
         owner_id=OWNER,
     )
     clock.set(at(19, 8))
-    venue = await register_venue(services, request)
+    venue = await container.venues.register(request)
     clock.set(at(19, 12, 30))
     await repos.checkins.record_visit(venue, 8500, clock.now())
     summaries_of = OwnerSummaries(

@@ -13,9 +13,8 @@ from bot.app.jobs import AUTO_CHECKOUT, INACTIVE, OFFICIAL_SUMMARIES, OWNER_SUMM
 from bot.app.metrics import Metrics
 from bot.app.scheduler import LEASE_NAME, Scheduler, SenderFactory
 from bot.app.settings import Settings
-from bot.clock import ManualClock
-from bot.services import Services
-from bot.venues import register_venue, venue_request
+from bot.clock import ManualClock, local_day
+from bot.venues import venue_request
 from storage.database import Repos
 from storage.models import Venue, VenueSettings
 from tests.botapi import BotApiDouble
@@ -28,11 +27,6 @@ OWNER = 7100
 @pytest.fixture
 async def container(settings: Settings, repos: Repos, clock: ManualClock) -> Container:
     return await build_container(settings, repos, clock=clock)
-
-
-@pytest.fixture
-def services(container: Container) -> Services:
-    return container.services
 
 
 def job_runner(container: Container, owner: str, metrics: Metrics | None = None) -> JobRunner:
@@ -65,8 +59,8 @@ def scheduler_of(
     )
 
 
-async def make_venue(services: Services, *, owner: int = OWNER, summary_hour: int = 21) -> Venue:
-    regions = services.regions
+async def make_venue(container: Container, *, owner: int = OWNER, summary_hour: int = 21) -> Venue:
+    regions = container.regions
     hanoi = regions.match_province("Hà Nội")
     request = venue_request(
         name="Quán phở Thìn",
@@ -75,17 +69,15 @@ async def make_venue(services: Services, *, owner: int = OWNER, summary_hour: in
         category="food",
         owner_id=owner,
     )
-    venue = await register_venue(services, request)
-    return await services.repos.venues.update_settings(venue.code, VenueSettings(summary_hour=summary_hour))
+    venue = await container.venues.register(request)
+    return await container.repos.venues.update_settings(venue.code, VenueSettings(summary_hour=summary_hour))
 
 
 def at(clock: ManualClock, hour: int, minute: int = 0, days: int = 0) -> None:
     clock.set(datetime(2026, 11, 19, hour, minute, tzinfo=TZ) + timedelta(days=days))
 
 
-async def test_a_job_runs_once_per_period_even_across_restarts(
-    container: Container, services: Services
-) -> None:
+async def test_a_job_runs_once_per_period_even_across_restarts(container: Container) -> None:
     calls: list[str] = []
 
     async def action() -> dict[str, Any]:
@@ -99,14 +91,14 @@ async def test_a_job_runs_once_per_period_even_across_restarts(
     assert not (await restarted.run_period("demo", "2026-11-19", action)).ran
     assert (await restarted.run_period("demo", "2026-11-20", action)).ran
     assert calls == ["ran", "ran"]
-    run = await services.repos.job_runs.get("demo", "2026-11-19")
+    run = await container.repos.job_runs.get("demo", "2026-11-19")
     assert run is not None and run.state == "done" and run.result == {"queued": 3}
 
 
 async def test_a_run_left_running_by_a_dead_leader_is_taken_over_and_a_failed_one_retried(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
-    runs = services.repos.job_runs
+    runs = container.repos.job_runs
     assert await runs.begin("demo", "p1", "dead-leader", clock.now(), stale_before=clock.now())
     clock.advance(timedelta(seconds=40))
     successor = job_runner(container, "successor")
@@ -128,7 +120,7 @@ async def test_a_run_left_running_by_a_dead_leader_is_taken_over_and_a_failed_on
 
 
 async def test_catch_up_runs_the_missed_periods_of_today_once(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
     at(clock, 9, 20)  # the bot was down since last night and starts at 09:20
     runner = job_runner(container, "leader")
@@ -145,7 +137,7 @@ async def test_catch_up_runs_the_missed_periods_of_today_once(
 
 
 async def test_catch_up_before_the_officials_hour_leaves_their_report_for_later(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
     at(clock, 6, 30)
     ran = await job_runner(container, "leader").catch_up()
@@ -154,18 +146,17 @@ async def test_catch_up_before_the_officials_hour_leaves_their_report_for_later(
 
 async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delivers(
     container: Container,
-    services: Services,
     botapi: BotApiDouble,
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
-    venue = await make_venue(services, summary_hour=9)
-    late = await make_venue(services, owner=OWNER + 1, summary_hour=22)
+    venue = await make_venue(container, summary_hour=9)
+    late = await make_venue(container, owner=OWNER + 1, summary_hour=22)
     at(clock, 8, 30)
-    await services.repos.checkins.record_visit(venue, 5001, clock.now())
+    await container.repos.checkins.record_visit(venue, 5001, clock.now())
     at(clock, 9, 0)
-    bot = build_sender_bot(services.settings, connections=4)
+    bot = build_sender_bot(container.settings, connections=4)
     config = DeliveryConfig(rate=20, poll_interval=0.05)
 
     def sender(owner: str) -> Sender:
@@ -179,14 +170,14 @@ async def test_the_hourly_job_queues_real_owner_summaries_that_the_sender_delive
         await botapi.wait_for("sendPhoto", predicate=lambda call: call.chat_id == OWNER, timeout=30)
         await scheduler.tick(OWNER_SUMMARIES)  # the 09:00 trigger finds the hour already done
         await scheduler.stop()
-    assert await services.repos.outbox.get(f"owner-summary:{venue.code}:2026-11-19") is not None
-    assert await services.repos.outbox.get(f"owner-summary:{late.code}:2026-11-19") is None
+    assert await container.repos.outbox.get(f"owner-summary:{venue.code}:2026-11-19") is not None
+    assert await container.repos.outbox.get(f"owner-summary:{late.code}:2026-11-19") is None
     assert len([c for c in botapi.calls if c.chat_id == OWNER and c.method.startswith("send")]) == 1
     assert venue.name in (botapi.calls_of("sendPhoto")[0].text or "")
 
 
 async def test_a_second_instance_takes_the_lease_within_a_minute_of_the_holder_dying(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
     metrics_a, metrics_b = Metrics(), Metrics()
     a = scheduler_of(container, "a", metrics=metrics_a)
@@ -197,7 +188,7 @@ async def test_a_second_instance_takes_the_lease_within_a_minute_of_the_holder_d
         clock.advance(timedelta(seconds=10))
         assert await a.step()
         assert not await b.step()
-    lease = await services.repos.leases.get(LEASE_NAME)
+    lease = await container.repos.leases.get(LEASE_NAME)
     assert lease is not None and lease.holder == "a"
 
     # `a` dies: it stops renewing. `b` keeps trying every 10 seconds.
@@ -213,7 +204,7 @@ async def test_a_second_instance_takes_the_lease_within_a_minute_of_the_holder_d
     await b.stop()
 
 
-async def test_a_clean_stop_hands_the_lease_over_at_once(container: Container, services: Services) -> None:
+async def test_a_clean_stop_hands_the_lease_over_at_once(container: Container) -> None:
     a = scheduler_of(container, "a")
     b = scheduler_of(container, "b")
     assert await a.step()
@@ -222,50 +213,48 @@ async def test_a_clean_stop_hands_the_lease_over_at_once(container: Container, s
     await b.stop()
 
 
-async def test_only_the_leader_runs_triggered_jobs(
-    container: Container, services: Services, clock: ManualClock
-) -> None:
+async def test_only_the_leader_runs_triggered_jobs(container: Container, clock: ManualClock) -> None:
     leader, follower = scheduler_of(container, "leader"), scheduler_of(container, "follower")
     assert await leader.step()
     assert not await follower.step()
     at(clock, 21, 0)
     await follower.tick(OWNER_SUMMARIES)
-    assert await services.repos.job_runs.get(OWNER_SUMMARIES, "2026-11-19T21") is None
+    assert await container.repos.job_runs.get(OWNER_SUMMARIES, "2026-11-19T21") is None
     await leader.tick(OWNER_SUMMARIES)
-    run = await services.repos.job_runs.get(OWNER_SUMMARIES, "2026-11-19T21")
+    run = await container.repos.job_runs.get(OWNER_SUMMARIES, "2026-11-19T21")
     assert run is not None and run.owner == "leader"
     await leader.stop()
     await follower.stop()
 
 
 async def test_the_auto_checkout_sweep_closes_visits_past_their_time(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
-    venue = await make_venue(services)
-    recorded = await services.repos.checkins.record_visit(venue, 5001, clock.now())
+    venue = await make_venue(container)
+    recorded = await container.repos.checkins.record_visit(venue, 5001, clock.now())
     runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
     assert await runner.auto_checkout() == 0
     clock.advance(timedelta(minutes=venue.settings.auto_checkout_minutes + 1))
     assert (await runner.run_named(AUTO_CHECKOUT)).result == {"closed": 1}
-    visit = await services.repos.checkins.get(recorded.id)
+    visit = await container.repos.checkins.get(recorded.id)
     assert visit is not None and visit.checkout_at == recorded.auto_checkout_at
     assert await runner.auto_checkout() == 0
     assert metrics.auto_checkouts._value.get() == 1
 
 
 async def test_the_inactive_count_is_kept_per_province_with_its_run(
-    container: Container, services: Services, clock: ManualClock
+    container: Container, clock: ManualClock
 ) -> None:
-    quiet = await make_venue(services)
-    busy = await make_venue(services, owner=OWNER + 1)
+    quiet = await make_venue(container)
+    busy = await make_venue(container, owner=OWNER + 1)
     clock.advance(timedelta(days=4))
-    await services.repos.checkins.record_visit(busy, 5001, clock.now())
+    await container.repos.checkins.record_visit(busy, 5001, clock.now())
     runner = job_runner(container, "leader", metrics=(metrics := Metrics()))
-    outcome = await runner.inactive(services.today())
+    outcome = await runner.inactive(local_day(container.clock.now(), container.settings.tz))
     hanoi = quiet.regions[1]
     assert outcome.result["regions"]["vn"] == 1 and outcome.result["regions"][hanoi] == 1
     assert metrics.inactive_venues.labels(hanoi)._value.get() == 1
-    run = await services.repos.job_runs.latest(INACTIVE)
+    run = await container.repos.job_runs.latest(INACTIVE)
     assert run is not None and run.result["regions"][hanoi] == 1
 
 

@@ -19,13 +19,12 @@ from bot.checkins import CheckinEffect, Checkins
 from bot.clock import Clock, SystemClock
 from bot.inactivity import inactive_counts
 from bot.invites import CreateInvite, JoinAsOfficial, JoinAsStaff
-from bot.officials import OfficialUseCases, build_official_use_cases, queue_official_reports
+from bot.officials import OfficialUseCases, build_official_use_cases
 from bot.payload import Signer
 from bot.presence import VenueToday
 from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue, load_catalogue
-from bot.services import Services
 from bot.signins import Signins
 from bot.staff import StaffNotices, VenueStaff
 from bot.summaries import OwnerSummaries
@@ -42,7 +41,6 @@ class Container:
     regions: RegionCatalogue
     signer: Signer
     repos: Repos
-    services: Services  # transitional: code not yet moved to a use case
     profiles: Profiles
     owner_summaries: OwnerSummaries
     jobs: JobTable  # what the scheduled jobs call
@@ -77,13 +75,6 @@ async def build_container(
     clock = clock or SystemClock()
     regions = load_catalogue()
     signer = Signer(await signing_key(settings, repos))
-    services = Services(
-        settings=settings,
-        repos=repos,
-        clock=clock,
-        regions=regions,
-        signer=signer,
-    )
     retention = timedelta(days=settings.retention_days)
     profiles = Profiles(repos.users, clock, retention)
     owner_summaries = OwnerSummaries(
@@ -93,14 +84,6 @@ async def build_container(
         outbox=repos.outbox,
         clock=clock,
         tz=settings.tz,
-    )
-    jobs = JobTable(
-        owner_summaries=owner_summaries.queue,
-        # The officials' report still takes the transitional Services: this partial is its only adapter.
-        official_reports=partial(queue_official_reports, services),
-        inactive_counts=partial(inactive_counts, repos.stats, regions),
-        auto_checkout=repos.checkins.auto_check_out,
-        official_reports_at=settings.official_summary_at,
     )
     venues = Venues(repos.venues, clock, settings.tz)
     venue_today = VenueToday(repos.venues, repos.checkins, clock, settings.tz)
@@ -131,6 +114,13 @@ async def build_container(
         tz=settings.tz,
         retention=timedelta(days=settings.retention_days),
     )
+    jobs = JobTable(
+        owner_summaries=owner_summaries.queue,
+        official_reports=officials.morning_reports.queue,
+        inactive_counts=partial(inactive_counts, repos.stats, regions),
+        auto_checkout=repos.checkins.auto_check_out,
+        official_reports_at=settings.official_summary_at,
+    )
     signins = Signins(repos.signins, clock)
     return Container(
         settings=settings,
@@ -138,7 +128,6 @@ async def build_container(
         regions=regions,
         signer=signer,
         repos=repos,
-        services=services,
         profiles=profiles,
         owner_summaries=owner_summaries,
         jobs=jobs,

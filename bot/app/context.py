@@ -21,7 +21,6 @@ from bot.presence import VenueToday
 from bot.privacy import Privacy
 from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
-from bot.services import Services
 from bot.staff import VenueStaff
 from bot.venues import Venues
 from storage.database import Repos
@@ -98,11 +97,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def officials(self) -> OfficialUseCases:
         """The officials' use cases: access, reports, inactive venues, tracing, exposure, audit."""
         return self.container.officials
-
-    @property
-    def services(self) -> Services:
-        """Transitional: for code not yet moved to a use case."""
-        return self.container.services
 
     @property
     def repos(self) -> Repos:

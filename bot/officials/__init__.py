@@ -17,8 +17,8 @@ from bot.officials.audit import CLI_ACTOR, Actor, AuditLog, audit_line
 from bot.officials.exports import build_csv, csv_cell, fit_document, inactive_csv, trace_csv
 from bot.officials.exposure import ExposureAlerts, ExposurePlan, ExposureSent
 from bot.officials.inactive import INACTIVE_DEFAULT_DAYS, INACTIVE_MAX_DAYS, Inactive, InactiveVenues
-from bot.officials.membership import Roster, revoke_official
-from bot.officials.reporting import MorningReports, RegionReports, Subscriptions, queue_official_reports
+from bot.officials.membership import Roster
+from bot.officials.reporting import MorningReports, RegionReports, Subscriptions
 from bot.officials.tracing import Trace, Tracing
 from bot.officials.windows import (
     DEFAULT_INVITE_TTL,
@@ -61,7 +61,7 @@ def build_official_use_cases(
     return OfficialUseCases(
         access=access,
         audit=audit,
-        roster=Roster(repos.officials),
+        roster=Roster(repos.officials, repos.subscriptions, audit),
         reports=RegionReports(access, repos.stats, clock, tz),
         subscriptions=Subscriptions(access, repos.subscriptions, clock),
         morning_reports=MorningReports(
@@ -123,8 +123,6 @@ __all__ = [
     "parse_duration",
     "parse_venue_window",
     "parse_window",
-    "queue_official_reports",
     "region_label",
-    "revoke_official",
     "trace_csv",
 ]

@@ -12,7 +12,6 @@ from bot.i18n import N_, gettext_for, pick_language
 from bot.officials.access import Access, BadInput, OfficialAccess
 from bot.regions import Region, RegionCatalogue
 from bot.reports import RegionReport, build_report, render_report
-from bot.services import Services
 from storage.officials import OfficialRepo, SubscriptionRepo
 from storage.outbox import OutboundMessage, OutboxRepo
 from storage.stats import StatsRepo
@@ -132,23 +131,3 @@ class MorningReports:
                 )
             )
         return await self.outbox.enqueue_many(messages, self.clock.now())
-
-
-def morning_reports(services: Services) -> MorningReports:
-    """The morning reports over the transitional `Services` (for callers that hold only that)."""
-    repos = services.repos
-    return MorningReports(
-        subscriptions=repos.subscriptions,
-        officials=repos.officials,
-        users=repos.users,
-        stats=repos.stats,
-        outbox=repos.outbox,
-        regions=services.regions,
-        admins=services.settings.admins,
-        clock=services.clock,
-    )
-
-
-async def queue_official_reports(services: Services, day: date) -> int:
-    """Queue the report of `day` for every subscription; the number newly queued (see MorningReports)."""
-    return await morning_reports(services).queue(day)

@@ -133,7 +133,7 @@ async def revoke_button(update: Update, context: BotContext, access: Access) -> 
     if not (raw.isascii() and raw.isdigit()):
         await query.answer()
         return
-    revoked = await officials.revoke_official(context.services, actor_of(update), int(raw))
+    revoked = await context.officials.roster.revoke(actor_of(update), int(raw))
     if revoked is None:
         await query.answer(_("This person is no longer an official."))
     else:

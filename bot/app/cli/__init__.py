@@ -1,4 +1,4 @@
-"""The `quetma` command line: parsing, shared services, exit codes (0 ok, 2 bad input, 1 failure)."""
+"""The `quetma` command line: parsing, the shared application, exit codes (0 ok, 2 bad input, 1 failure)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from bot.app.runtime import open_repos, resolve_username
 from bot.app.settings import ConfigError, Settings
 from bot.clock import Clock, SystemClock
 from bot.payload import Links
-from bot.services import Services
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -57,13 +56,6 @@ async def cli_app(env: CliEnv, *, need_username: bool = False) -> AsyncIterator[
     async with open_repos(env.settings) as repos:
         container = await build_container(env.settings, repos, clock=env.clock)
         yield CliApp(container=container, links=Links(container.signer, username))
-
-
-@asynccontextmanager
-async def cli_services(env: CliEnv) -> AsyncIterator[Services]:
-    """Transitional: the services for commands not yet moved to a use case."""
-    async with cli_app(env) as app:
-        yield app.container.services
 
 
 def build_parser(registrars: Sequence[Registrar]) -> argparse.ArgumentParser:

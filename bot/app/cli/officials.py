@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from bot import officials
-from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app, cli_services
+from bot.app.cli import EXIT_OK, CliEnv, CliError, cli_app
+from bot.clock import local_day
 from bot.demo import DemoData, DemoSpec
 from bot.payload import PayloadKind
-from bot.regions import Region, UnknownRegion
-from bot.services import Services
+from bot.regions import Region, RegionCatalogue, UnknownRegion
 from storage.bulk import run_bulk_load
 from storage.invites import InviteKind
 
@@ -21,9 +21,9 @@ DEFAULT_DEMO_REGION = "Hà Nội"
 PROGRESS_WIDTH = 30
 
 
-def resolve(services: Services, text: str) -> Region:
+def resolve(regions: RegionCatalogue, text: str) -> Region:
     try:
-        return services.regions.resolve(text)
+        return regions.resolve(text)
     except UnknownRegion as exc:
         raise CliError(str(exc)) from None
 
@@ -34,14 +34,14 @@ async def official_invite(args: argparse.Namespace, env: CliEnv) -> int:
     except ValueError as exc:
         raise CliError(f"--expires: {exc}") from None
     async with cli_app(env, need_username=True) as cli:
-        services = cli.container.services
-        region = resolve(services, args.region)
+        regions = cli.container.regions
+        region = resolve(regions, args.region)
         invite = await cli.container.create_invite(InviteKind.OFFICIAL, region.id, officials.CLI_ACTOR, ttl)
         link = cli.links.to(PayloadKind.OFFICIAL_INVITE, invite.token)
         until = invite.expires_at.astimezone(env.settings.tz)
         env.out(link)
         print(
-            f"one-time invite for an official of {services.regions.label(region.id)} ({region.id}), "
+            f"one-time invite for an official of {regions.label(region.id)} ({region.id}), "
             f"valid until {until:%Y-%m-%d %H:%M} {env.settings.tz_name}",
             file=sys.stderr,
         )
@@ -62,7 +62,7 @@ async def official_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 async def official_revoke(args: argparse.Namespace, env: CliEnv) -> int:
     async with cli_app(env) as cli:
-        revoked = await officials.revoke_official(cli.container.services, officials.CLI_ACTOR, args.user_id)
+        revoked = await cli.container.officials.roster.revoke(officials.CLI_ACTOR, args.user_id)
         if revoked is None:
             raise CliError(f"no official with Telegram user id {args.user_id}")
         env.out(f"revoked {revoked.user_id} {revoked.name} ({revoked.region})")
@@ -169,9 +169,10 @@ async def demo_data(args: argparse.Namespace, env: CliEnv) -> int:
             file=sys.stderr,
         )
     tz = env.settings.tz
-    async with cli_services(env) as services:
-        region = resolve(services, args.region)
-        if await services.repos.venues.count() > 0:
+    async with cli_app(env) as cli:
+        repos, regions = cli.container.repos, cli.container.regions
+        region = resolve(regions, args.region)
+        if await repos.venues.count() > 0:
             raise CliError(
                 "the database already has venues; load demo data into an empty database "
                 "(for example QUETMA_DB=quetma_demo)"
@@ -181,15 +182,15 @@ async def demo_data(args: argparse.Namespace, env: CliEnv) -> int:
             venues=args.venues,
             days=args.days,
             checkins_per_day=args.checkins_per_day,
-            last_day=services.today() - timedelta(days=1),
+            last_day=local_day(cli.container.clock.now(), tz) - timedelta(days=1),
             seed=args.seed,
         )
-        demo = DemoData(spec, services.regions, tz)
+        demo = DemoData(spec, regions, tz)
         bar = ProgressBar(spec.venues + demo.total_checkins, sys.stderr)
         started = time.monotonic()
         try:
             result = await run_bulk_load(
-                services.repos,
+                repos,
                 demo.venues(),
                 demo.visits,
                 tz=tz,
@@ -203,7 +204,7 @@ async def demo_data(args: argparse.Namespace, env: CliEnv) -> int:
         seconds = time.monotonic() - started
     written = ", ".join(f"{count:,} {name}" for name, count in sorted(result.written.items()))
     env.out(
-        f"loaded {spec.first_day} .. {spec.last_day} for {services.regions.label(region.id)} ({region.id}) "
+        f"loaded {spec.first_day} .. {spec.last_day} for {regions.label(region.id)} ({region.id}) "
         f"in {seconds:.0f} s: {written}"
     )
     env.out(f'try: quetma report --region "{region.id}"')
