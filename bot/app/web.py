@@ -20,7 +20,6 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
-import pymongo
 from aiohttp import web
 from telegram import Update
 
@@ -43,7 +42,7 @@ from bot.app.runtime import (
 from bot.app.scheduler import Scheduler, background
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
-from storage.database import Repos
+from storage.database import Repos, time_budget
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +198,7 @@ async def healthz(request: web.Request) -> web.Response:
         body["embedded_database"] = asdict(embedded.status())
     body |= app[SCHEDULER].status()
     if alive:
-        with suppress(Exception), pymongo.timeout(HEALTH_TIMEOUT):
+        with suppress(Exception), time_budget(HEALTH_TIMEOUT):
             body["outbox"] = await repos.outbox.depth()
     return web.json_response(body, status=200 if alive else 503)
 
@@ -208,7 +207,7 @@ async def metrics_view(request: web.Request) -> web.Response:
     """Prometheus text format."""
     app = request.app
     metrics = app[METRICS]
-    with suppress(Exception), pymongo.timeout(HEALTH_TIMEOUT):
+    with suppress(Exception), time_budget(HEALTH_TIMEOUT):
         depth = await app[REPOS].outbox.depth()
         for state, count in depth.items():
             metrics.outbox_depth.labels(state).set(count)
