@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 EDIT_KEY = "venue_edit"
 EDIT_CAPACITY = "edit_capacity"
 EDIT_AUTO_CHECKOUT = "edit_auto_checkout"
+
+T = TypeVar("T")
 
 
 def capacity_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardMarkup]:
@@ -93,6 +96,30 @@ async def typed_for_venue(update: Update, context: BotContext) -> tuple[Message,
     return message, venue
 
 
+async def typed_value(
+    update: Update,
+    context: BotContext,
+    parse: Callable[[str], T],
+    again: Callable[[Gettext], str],
+    state: str,
+) -> tuple[Message, Venue, T] | str | int:
+    """The typed answer parsed, with its message and venue; else the state to return.
+
+    A value `parse` refuses is answered with the reason and `again`, and asked for again (`state`);
+    a venue the sender may no longer manage ends the question.
+    """
+    typed = await typed_for_venue(update, context)
+    if typed is None or context.user_data is None:
+        return ConversationHandler.END
+    message, venue = typed
+    try:
+        return message, venue, parse(message.text or "")
+    except InvalidInput as exc:
+        _ = context.gettext
+        await message.reply_text(_(str(exc)) + "\n" + again(_))
+        return state
+
+
 async def typed_setting_saved(
     message: Message, context: BotContext, updated: Venue, note: str | None = None
 ) -> int:
@@ -114,21 +141,24 @@ async def ask_capacity(update: Update, context: BotContext) -> str | int:
 
 async def got_capacity(update: Update, context: BotContext) -> str | int:
     """A typed capacity: re-check ownership, validate, store, show the settings."""
-    typed = await typed_for_venue(update, context)
-    if typed is None or context.user_data is None:
-        return ConversationHandler.END
-    message, venue = typed
-    _ = context.gettext
-    try:
-        capacity = parse_capacity(message.text or "")
-    except InvalidInput as exc:
-        await message.reply_text(_(str(exc)) + "\n" + _("Send the capacity again, or /cancel."))
-        return EDIT_CAPACITY
+    typed = await typed_value(update, context, parse_capacity, capacity_again, EDIT_CAPACITY)
+    if not isinstance(typed, tuple):
+        return typed
+    message, venue, capacity = typed
     if capacity is None:
+        _ = context.gettext
         await message.reply_text(_("Please send a whole number of people, for example 40."))
         return EDIT_CAPACITY
     updated = await context.venues.set_capacity(venue, capacity)
     return await typed_setting_saved(message, context, updated)
+
+
+def capacity_again(_: Gettext) -> str:
+    return _("Send the capacity again, or /cancel.")
+
+
+def minutes_again(_: Gettext) -> str:
+    return _("Send the number of minutes again, or /cancel.")
 
 
 def auto_checkout_prompt(_: Gettext, venue: Venue) -> tuple[str, InlineKeyboardMarkup]:
@@ -156,16 +186,11 @@ async def ask_auto_checkout(update: Update, context: BotContext) -> str | int:
 
 async def got_auto_checkout(update: Update, context: BotContext) -> str | int:
     """Typed minutes: re-check ownership, validate, store, show the settings."""
-    typed = await typed_for_venue(update, context)
-    if typed is None or context.user_data is None:
-        return ConversationHandler.END
-    message, venue = typed
+    typed = await typed_value(update, context, parse_auto_checkout, minutes_again, EDIT_AUTO_CHECKOUT)
+    if not isinstance(typed, tuple):
+        return typed
+    message, venue, minutes = typed
     _ = context.gettext
-    try:
-        minutes = parse_auto_checkout(message.text or "")
-    except InvalidInput as exc:
-        await message.reply_text(_(str(exc)) + "\n" + _("Send the number of minutes again, or /cancel."))
-        return EDIT_AUTO_CHECKOUT
     updated = await context.venues.set_auto_checkout(venue, minutes)
     log.info("venue %s: automatic check-out typed by the owner", venue.code)
     done = _("Visits now end by themselves after {minutes} minutes.").format(minutes=minutes)
@@ -177,9 +202,7 @@ async def reask_auto_checkout(update: Update, context: BotContext) -> str:
     _ = context.gettext
     if update.effective_message is not None:
         await update.effective_message.reply_text(
-            _("Please send a number of minutes, for example 45.")
-            + "\n"
-            + _("Send the number of minutes again, or /cancel.")
+            _("Please send a number of minutes, for example 45.") + "\n" + minutes_again(_)
         )
     return EDIT_AUTO_CHECKOUT
 
