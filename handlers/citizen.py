@@ -240,7 +240,9 @@ async def shared_contact(update: Update, context: BotContext) -> None:
     if message.contact.user_id != user.id:
         await message.reply_text(_("Please share your own contact, not someone else's."))
         return
-    await context.privacy.share_phone(user.id, message.contact.phone_number)
+    if not await context.privacy.share_phone(user.id, message.contact.phone_number):
+        await message.reply_text(_("That does not look like a phone number; nothing was saved."))
+        return
     await message.reply_text(_("Thank you: health workers can now call you if you were exposed."))
 
 
