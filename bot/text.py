@@ -46,3 +46,30 @@ def _joins_emoji(text: str, index: int) -> bool:
 def invisible(char: str) -> bool:
     """A character a spreadsheet or a reader would not see at the start of a cell: space or format."""
     return char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Cs"}
+
+
+# Typed text quoted back in a reply ("No region called …") is cut to this: a reply must stay
+# far below Telegram's 4,096 characters whatever was typed.
+ECHO_LIMIT = 60
+
+
+def shortened(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as a reply may quote it: at most `limit` characters, an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# Telegram refuses a message longer than 4,096 characters, counted in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` cut to what Telegram accepts in one message, at a line end when there is one, with "…"."""
+    if utf16_length(text) <= limit:
+        return text
+    cut = text.encode("utf-16-le")[: 2 * (limit - 1)].decode("utf-16-le", errors="ignore")
+    line_end = cut.rfind("\n")
+    return (cut[:line_end] if line_end > 0 else cut) + "…"

@@ -12,6 +12,7 @@ from bot.app.context import BotContext
 from bot.i18n import LANGUAGES, N_, Gettext
 from bot.officials import Access, BadInput, region_label
 from bot.payload import PayloadKind
+from bot.text import fit_message
 from handlers.common import ADMIN_MENU, OFFICIAL_MENU, set_chat_menu
 from handlers.official.common import actor_of, tell
 from storage.invites import InviteKind
@@ -113,7 +114,7 @@ def officials_list(
         )
     if len(listed) > MAX_LISTED:
         lines.append(_("(the first {count}; all of them: quetma official list)").format(count=MAX_LISTED))
-    return "\n".join(lines)[:4096], InlineKeyboardMarkup(rows)
+    return fit_message("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
 async def officials_command(update: Update, context: BotContext, access: Access) -> None:
