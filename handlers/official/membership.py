@@ -13,7 +13,7 @@ from bot.i18n import LANGUAGES, N_, Gettext
 from bot.officials import Access, BadInput, region_label
 from bot.payload import PayloadKind
 from bot.text import fit_message
-from handlers.common import ADMIN_MENU, OFFICIAL_MENU, set_chat_menu
+from handlers.common import ADMIN_MENU, OFFICIAL_MENU, set_chat_menu, tell_outcome
 from handlers.official.common import actor_of, tell
 from storage.invites import InviteKind
 from storage.officials import Official
@@ -136,9 +136,9 @@ async def revoke_button(update: Update, context: BotContext, access: Access) -> 
         return
     revoked = await officials.revoke_official(context.services, actor_of(update), int(raw))
     if revoked is None:
-        await query.answer(_("This person is no longer an official."))
+        notice = _("This person is no longer an official.")
     else:
-        await query.answer(_("{name} is no longer an official.").format(name=revoked.name or revoked.user_id))
+        notice = _("{name} is no longer an official.").format(name=revoked.name or revoked.user_id)
         await clear_official_commands(context, revoked.user_id)
     text, markup = officials_list(_, context, await context.officials.roster.all())
-    await query.edit_message_text(text, reply_markup=markup)
+    await tell_outcome(query, context, text, reply_markup=markup, notice=notice)
