@@ -91,6 +91,9 @@ async def test_requests_without_the_right_secret_are_refused(
         b'{"message": {"text": "hi"}}',
         b'{"update_id": "7"}',
         b'{"update_id": 7}',
+        b'{"update_id": %d, "message": {"text": "hi"}}' % 2**70,
+        b'{"update_id": -1, "message": {"text": "hi"}}',
+        b'{"update_id": 8, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 async def test_a_body_that_is_not_an_update_gets_400(client: TestClient, body: bytes) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pymongo
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import dashboard
 from bot.app.container import build_container
@@ -60,6 +60,7 @@ EMBEDDED = web.AppKey("embedded", EmbeddedDatabase)  # set only when the app run
 TELEGRAM = web.AppKey("telegram", QuetmaApplication)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+MAX_UPDATE_ID = 2**63
 POLLING = web.AppKey("polling", bool)
 
 
@@ -145,6 +146,20 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
 # -- handlers ---------------------------------------------------------------------------------------
 
 
+def parse_update(data: object, bot: Bot) -> Update | None:
+    """The update in a webhook body's JSON, or None for anything else (the webhook answers 400)."""
+    if not isinstance(data, dict) or len(data) < 2:
+        return None
+    update_id = data.get("update_id")
+    # Telegram's update ids are positive and small; the stored id must fit a 64-bit integer.
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < MAX_UPDATE_ID:
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
+        return None
+
+
 async def receive_update(request: web.Request) -> web.Response:
     """Telegram's POST: 403 without the secret, 400 for anything but an update, else 200 at once."""
     app = request.app
@@ -153,16 +168,13 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.Response(status=403, text="forbidden")
     try:
         data = json.loads(await request.read())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return web.Response(status=400, text="not JSON")
-    update_id = data.get("update_id") if isinstance(data, dict) else None
-    if not isinstance(update_id, int) or isinstance(update_id, bool) or len(data) < 2:
-        return web.Response(status=400, text="not an update")
     ptb = app[TELEGRAM]
-    try:
-        update = Update.de_json(data, ptb.bot)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    update = parse_update(data, ptb.bot)
+    if update is None:
         return web.Response(status=400, text="not an update")
+    update_id = update.update_id
     metrics = app[METRICS]
     if not await app[REPOS].updates.first_delivery(update_id, app[CLOCK].now()):
         metrics.duplicate_updates.inc()
