@@ -61,6 +61,7 @@ TELEGRAM = web.AppKey("telegram", QuetmaApplication)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
 MAX_UPDATE_ID = 2**63
+MAX_TELEGRAM_ID = 2**52
 POLLING = web.AppKey("polling", bool)
 
 
@@ -155,9 +156,41 @@ def parse_update(data: object, bot: Bot) -> Update | None:
     if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < MAX_UPDATE_ID:
         return None
     try:
-        return Update.de_json(data, bot)
+        update = Update.de_json(data, bot)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
         return None
+    return update if well_formed(update) else None
+
+
+def _telegram_id(value: object) -> bool:
+    """An id as Telegram gives them: an integer of at most 52 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_TELEGRAM_ID
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def well_formed(update: Update) -> bool:
+    """Whether the parts handlers rely on have the types Telegram gives them.
+
+    PTB builds objects from whatever JSON it gets without checking types: a chat id that is a
+    list or a message without its chat would only fail inside a handler.
+    """
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is not None and not (_telegram_id(user.id) and _text_or_none(user.language_code)):
+        return False
+    if chat is not None and not (_telegram_id(chat.id) and isinstance(chat.type, str)):
+        return False
+    if message is not None and not (
+        message.chat is not None
+        and _telegram_id(message.message_id)
+        and _text_or_none(message.text)
+        and _text_or_none(message.caption)
+    ):
+        return False
+    query = update.callback_query
+    return query is None or (isinstance(query.id, str) and _text_or_none(query.data))
 
 
 async def receive_update(request: web.Request) -> web.Response:
