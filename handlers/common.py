@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot.app.context import BotContext, QuetmaApplication
 from bot.clock import local_day
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
+from storage.database import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -230,13 +231,15 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     lang = context.lang if update.effective_user else "vi"
     _ = gettext_for(lang)
+    if unavailable(context.error):
+        text = _("QuetMa is busy right now. Please try again in a minute.")
+    else:
+        text = _("Something went wrong. Please try again.")
     try:
         if update.callback_query:
-            await update.callback_query.answer(_("Something went wrong. Please try again."))
+            await update.callback_query.answer(text)
         else:
-            await context.bot.send_message(
-                update.effective_chat.id, _("Something went wrong. Please try again.")
-            )
+            await context.bot.send_message(update.effective_chat.id, text)
     except Exception:
         log.warning("could not tell the user about an error", exc_info=True)
 
