@@ -50,8 +50,14 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
+# A code typed with spaces or dashes between its characters is still short; longer text is none.
+MAX_TYPED_CODE = 32
+
+
 def normalize_code(text: str) -> str | None:
     """A typed venue code, upper-cased and without spaces or dashes; None when it cannot be one."""
+    if len(text) > MAX_TYPED_CODE:
+        return None
     candidate = re.sub(r"[\s-]", "", text).upper()
     return candidate if CODE_SHAPE.match(candidate) else None
 

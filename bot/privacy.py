@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.profiles import phone_number
 from storage.checkins import CheckinRepo
 from storage.invites import InviteRepo
 from storage.outbox import OutboxRepo
@@ -23,9 +24,16 @@ class Privacy:
     invites: InviteRepo
     clock: Clock
 
-    async def share_phone(self, user_id: int, phone: str) -> None:
-        """Keep the phone number a person shared so health workers can call them if exposed."""
-        await self.users.set_phone(user_id, phone[:32])
+    async def share_phone(self, user_id: int, phone: str) -> bool:
+        """Keep the phone number a person shared, as text, so health workers can call them if exposed.
+
+        False, and nothing stored, for what is not a phone number.
+        """
+        number = phone_number(phone)
+        if number is None:
+            return False
+        await self.users.set_phone(user_id, number)
+        return True
 
     async def forget_person(self, user_id: int) -> int:
         """Delete a person's check-ins and profile and cancel messages to them; the check-ins deleted."""

@@ -7,23 +7,25 @@ removes it. `/forget` removes it at once.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.i18n import pick_language
+from bot.text import plain_text
 from storage.users import UserRepo
 
 MAX_NAME = 128
+# A phone number as Telegram shares it: digits, perhaps a leading + and single spaces. Kept as text,
+# exactly as shared: a leading 0 or + is part of the number.
+MAX_PHONE = 32
+_PHONE = re.compile(r"\+?[0-9]+(?: [0-9]+)*")
 
 
-def clean_display_name(raw: str, *, max_length: int = MAX_NAME) -> str:
-    """A name fit to store and print: no control or invisible format characters, single spaces."""
-    text = unicodedata.normalize("NFC", raw)
-    kept = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
-    kept = "".join(ch for ch in kept if unicodedata.category(ch) != "Cf")
-    return " ".join(kept.split())[:max_length]
+def phone_number(raw: str) -> str | None:
+    """`raw` unchanged when it is a phone number, else None."""
+    return raw if len(raw) <= MAX_PHONE and _PHONE.fullmatch(raw) else None
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Profiles:
         now = self.clock.now()
         profile, first = await self.users.touch(
             user_id,
-            display_name=clean_display_name(display_name),
+            display_name=plain_text(display_name, max_length=MAX_NAME),
             telegram_language=telegram_language,
             now=now,
             expires_at=now + self.retention,

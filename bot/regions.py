@@ -14,12 +14,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.text import shortened
+
 RegionKind = Literal["country", "province", "ward"]
 CollationKey = tuple[str, str, str]
 
 COUNTRY_ID = "vn"
 COUNTRY_NAME = "Việt Nam"
 MAX_SUGGESTIONS = 5
+# No region's name (with its type word and province) is near this long: longer text is refused
+# before matching, which otherwise costs time in proportion to its length for every region.
+MAX_REGION_TEXT = 100
 
 # Type words that open official names; a query may carry them or not.
 _NAME_PREFIXES: dict[RegionKind, tuple[str, ...]] = {
@@ -88,16 +93,16 @@ class UnknownRegion(ValueError):
     """Text or an id that names no region, or names several (``ambiguous``)."""
 
     def __init__(self, query: str, suggestions: Sequence[Region] = (), *, ambiguous: bool = False) -> None:
-        self.query = query
+        self.query = shortened(query)
         self.suggestions = list(suggestions)
         self.ambiguous = ambiguous
         names = "; ".join(region.name for region in self.suggestions)
         if ambiguous:
-            message = f"{query!r} names several regions: {names}"
+            message = f"{self.query!r} names several regions: {names}"
         elif names:
-            message = f"no region named {query!r}; close names: {names}"
+            message = f"no region named {self.query!r}; close names: {names}"
         else:
-            message = f"no region named {query!r}"
+            message = f"no region named {self.query!r}"
         super().__init__(message)
 
 
@@ -188,6 +193,8 @@ class _Query:
 
     @classmethod
     def of(cls, text: str, kind: RegionKind) -> _Query:
+        if len(text) > MAX_REGION_TEXT:
+            return cls(text=text, light=frozenset(), folded=frozenset(), compact=frozenset())
         prefixes, suffixes = _QUERY_PREFIXES[kind], _QUERY_SUFFIXES[kind]
         light = _strip_type(_light(text), prefixes, suffixes)
         folded = {fold(form) for form in light}
@@ -303,6 +310,8 @@ class RegionCatalogue:
         and ``province/ward``.
         """
         stripped = text.strip()
+        if len(stripped) > MAX_REGION_TEXT:
+            raise UnknownRegion(stripped)
         if stripped in self._by_id:
             return self._by_id[stripped]
         as_id = stripped.lower().replace(" ", "")

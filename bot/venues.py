@@ -7,7 +7,6 @@ given (raising `InvalidInput` with a catalog msgid) and returns the stored venue
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from bot.numbers import NotANumber, OutOfRange, parse_whole
 from bot.payload import new_venue_code
 from bot.poster import PosterCard
 from bot.regions import MAX_SUGGESTIONS, Region, RegionCatalogue, UnknownRegion
+from bot.text import plain_text
 from storage.models import NewVenue, Venue
 from storage.venues import VenueRepo
 
@@ -47,15 +47,13 @@ class InvalidInput(ValueError):
 
 
 def clean_text(raw: str, *, max_length: int = MAX_TEXT) -> str:
-    """Trimmed text without control characters; InvalidInput when empty, too long or with controls."""
-    text = unicodedata.normalize("NFC", raw).strip()
+    """Typed text as `plain_text` keeps it; InvalidInput when nothing is left or it is too long."""
+    text = plain_text(raw)
     if not text:
         raise InvalidInput(N_("Please type something."))
-    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\u200d" for ch in text):
-        raise InvalidInput(N_("Please use plain text without control characters."))
     if len(text) > max_length:
         raise InvalidInput(N_("That is too long: at most 120 characters, please."))
-    return " ".join(text.split())
+    return text
 
 
 def parse_capacity(raw: str | int | None) -> int | None:

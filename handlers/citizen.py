@@ -13,6 +13,7 @@ from bot.checkins import CheckinOutcome, History, InactiveVenue, NotRecorded, Re
 from bot.i18n import Gettext
 from bot.payload import normalize_code
 from handlers import health
+from handlers.common import tell_outcome
 from storage.models import Visit
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,7 @@ async def checkout_button(update: Update, context: BotContext) -> None:
     if visit is None:
         await query.answer(_("This visit has already ended."))
         return
-    await query.answer()
-    await query.edit_message_text(checkout_text(_, context, visit))
+    await tell_outcome(query, context, checkout_text(_, context, visit))
 
 
 async def plus_one_button(update: Update, context: BotContext) -> None:
@@ -148,10 +148,13 @@ async def plus_one_button(update: Update, context: BotContext) -> None:
         )
         return
     visit = grown.visit
-    await query.answer(_("👥 {n} people").format(n=visit.party))
     address = grown.venue.address if grown.venue else ""
-    await query.edit_message_text(
-        confirmation_text(_, context, visit, address, continued=False), reply_markup=visit_keyboard(_, visit)
+    await tell_outcome(
+        query,
+        context,
+        confirmation_text(_, context, visit, address, continued=False),
+        reply_markup=visit_keyboard(_, visit),
+        notice=_("👥 {n} people").format(n=visit.party),
     )
 
 
@@ -214,19 +217,20 @@ async def forget_answer(update: Update, context: BotContext) -> None:
     if query is None or user is None:
         return
     _ = context.gettext
-    await query.answer()
     if query.data != CB_FORGET_YES:
-        await query.edit_message_text(_("Nothing was deleted."))
+        await tell_outcome(query, context, _("Nothing was deleted."))
         return
     deleted = await context.privacy.forget_person(user.id)
     if context.user_data is not None:
         context.user_data.clear()
-    await query.edit_message_text(
+    await tell_outcome(
+        query,
+        context,
         _.ngettext(
             "Done: {n} check-in and your profile were deleted.",
             "Done: {n} check-ins and your profile were deleted.",
             deleted,
-        ).format(n=deleted)
+        ).format(n=deleted),
     )
 
 
@@ -240,7 +244,9 @@ async def shared_contact(update: Update, context: BotContext) -> None:
     if message.contact.user_id != user.id:
         await message.reply_text(_("Please share your own contact, not someone else's."))
         return
-    await context.privacy.share_phone(user.id, message.contact.phone_number)
+    if not await context.privacy.share_phone(user.id, message.contact.phone_number):
+        await message.reply_text(_("That does not look like a phone number; nothing was saved."))
+        return
     await message.reply_text(_("Thank you: health workers can now call you if you were exposed."))
 
 

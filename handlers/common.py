@@ -11,12 +11,13 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -29,6 +30,7 @@ from telegram.ext import (
 from bot.app.context import BotContext, QuetmaApplication
 from bot.clock import local_day
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
+from storage.database import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     if context.user_data is not None:
         context.user_data["lang"] = lang
     _ = gettext_for(lang)
-    await query.answer()
-    await query.edit_message_text(_("Language set to English."))
+    await tell_outcome(query, context, _("Language set to English."))
 
 
 def help_text(_: Gettext) -> str:
@@ -186,6 +187,43 @@ async def stale_button(update: Update, context: BotContext) -> None:
         await update.callback_query.answer(_("This button has expired."), show_alert=False)
 
 
+async def tell_outcome(
+    query: CallbackQuery,
+    context: BotContext,
+    text: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    notice: str | None = None,
+) -> None:
+    """Show the outcome of a button's action that has already happened, on the button's message.
+
+    Nothing Telegram answers now undoes the action, so nothing here raises: the error handler's
+    "Something went wrong" would tell the person it failed. A failed answer to the press is only
+    logged; a failed edit (429 past the retry bound, a message too old to edit) is sent as a new
+    message instead, and if that fails too it is logged.
+    """
+    try:
+        await query.answer(notice)
+    except TelegramError as exc:
+        log.info(
+            "could not answer a button press after its action: %s", without_token(str(exc), context.bot.token)
+        )
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+        return
+    except TelegramError as exc:
+        if isinstance(exc, BadRequest) and "not modified" in exc.message.lower():
+            return
+        log.warning(
+            "could not edit a message after its action: %s", without_token(str(exc), context.bot.token)
+        )
+    chat = query.message.chat.id if query.message is not None else query.from_user.id
+    try:
+        await context.bot.send_message(chat, text, reply_markup=reply_markup)
+    except TelegramError as exc:
+        log.warning("could not tell the outcome of an action: %s", without_token(str(exc), context.bot.token))
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log every handler failure and answer the user politely; no traceback reaches a user."""
     log.error("handler failed", exc_info=context.error)
@@ -193,13 +231,15 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     lang = context.lang if update.effective_user else "vi"
     _ = gettext_for(lang)
+    if unavailable(context.error):
+        text = _("QuetMa is busy right now. Please try again in a minute.")
+    else:
+        text = _("Something went wrong. Please try again.")
     try:
         if update.callback_query:
-            await update.callback_query.answer(_("Something went wrong. Please try again."))
+            await update.callback_query.answer(text)
         else:
-            await context.bot.send_message(
-                update.effective_chat.id, _("Something went wrong. Please try again.")
-            )
+            await context.bot.send_message(update.effective_chat.id, text)
     except Exception:
         log.warning("could not tell the user about an error", exc_info=True)
 

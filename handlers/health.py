@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.app.context import BotContext
 from bot.checkins import Declaration
 from bot.i18n import N_, Gettext
+from handlers.common import tell_outcome
 from storage.models import HealthAnswers, Visit
 
 CB_HEALTH = "h:"
@@ -76,21 +77,18 @@ async def answered(update: Update, context: BotContext) -> None:
     if outcome is Declaration.REFUSED:
         await query.answer(_("This button has expired."))
         return
-    await query.answer()
     if outcome is Declaration.ALREADY_RECORDED:
-        await query.edit_message_text(_("This declaration was already recorded."))
-        return
-    if declared is None:
-        await query.edit_message_text(_("Declaration skipped. Have a good visit!"))
+        text = _("This declaration was already recorded.")
+    elif declared is None:
+        text = _("Declaration skipped. Have a good visit!")
     elif declared.any_yes:
-        await query.edit_message_text(
-            _(
-                "Thank you. Because you answered yes, please contact your local health station "
-                "for advice, wear a mask and keep your distance from others."
-            )
+        text = _(
+            "Thank you. Because you answered yes, please contact your local health station "
+            "for advice, wear a mask and keep your distance from others."
         )
     else:
-        await query.edit_message_text(_("Thank you, your declaration was recorded. Have a good visit!"))
+        text = _("Thank you, your declaration was recorded. Have a good visit!")
+    await tell_outcome(query, context, text)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from storage.checkins import CheckinRepo
 from storage.errors import Unavailable
@@ -41,6 +41,24 @@ def connect(uri: str, *, timeout_ms: int = 10_000) -> AsyncMongoClient[Doc]:
         connectTimeoutMS=timeout_ms,
         appname="quetma",
     )
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every database operation in the block ends within `seconds` from now, or raises a timeout.
+
+    The driver enforces it (server selection, connecting, each read); a block inside it with a
+    shorter budget keeps the shorter one.
+    """
+    with pymongo.timeout(seconds):
+        yield
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """Whether `error` says the database did not answer (in time, or at all)."""
+    if isinstance(error, Unavailable):
+        return True
+    return isinstance(error, PyMongoError) and (error.timeout or isinstance(error, ConnectionFailure))
 
 
 @contextmanager

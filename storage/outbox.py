@@ -148,7 +148,7 @@ _UNCLAIM = {"claimed_by": "", "claim": "", "lease_until": ""}
 
 
 def settlement_update(owner: str, settlement: Settlement) -> UpdateOne:
-    """The write recording a settlement; it only applies while `owner` still holds the claim."""
+    """The write recording a settlement; it only applies while `owner` still holds the claim (see SENT)."""
     fields: Doc = {"state": settlement.state, "updated_at": settlement.at}
     inc = {"attempts": 1} if settlement.attempted else {}
     if settlement.state == SENT:
@@ -166,6 +166,12 @@ def settlement_update(owner: str, settlement: Settlement) -> UpdateOne:
     update: Doc = {"$set": fields, "$unset": unset}
     if inc:
         update["$inc"] = inc
+    if settlement.state == SENT:
+        # Telegram took it: that holds even when this sender's lease ran out meanwhile (a clock
+        # step, a long pause) and the message was put back or claimed by another sender, which
+        # then finds its claim gone just before sending it again. A cancelled message stays so.
+        held_or_waiting = [{"claimed_by": owner}, {"state": {"$in": [PENDING, SENDING]}}]
+        return UpdateOne({"_id": settlement.key, "$or": held_or_waiting}, update)
     return UpdateOne({"_id": settlement.key, "claimed_by": owner}, update)
 
 

@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.app.container import Container, build_container
 from bot.app.context import QuetmaApplication
+from bot.app.reply_retries import ReplyRetries
 from bot.app.runtime import build_application, start_application, stop_application
 from bot.app.settings import Settings
 from bot.checkins import CheckinEffect
@@ -42,10 +43,11 @@ class BotHarness:
         clock: ManualClock,
         *,
         checkin_effects: Sequence[CheckinEffect] = (),
+        reply_retries: ReplyRetries | None = None,
     ) -> BotHarness:
         container = await build_container(settings, repos, clock=clock, checkin_effects=checkin_effects)
         assert settings.bot_token is not None
-        app = build_application(container, settings.bot_token.get_secret_value())
+        app = build_application(container, settings.bot_token.get_secret_value(), reply_retries=reply_retries)
         await start_application(app)
         return cls(app=app, container=container, api=api, clock=clock, repos=repos)
 

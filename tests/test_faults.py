@@ -19,7 +19,7 @@ from storage.database import Repos
 from storage.models import Venue
 from storage.probe import ping
 from tests.botapi import BotApiDouble
-from tests.harness import BotHarness
+from tests.harness import BotHarness, texts
 
 CITIZENS = range(7001, 7061)
 KILL_AFTER_ACKNOWLEDGED = 8
@@ -129,3 +129,35 @@ async def test_every_acknowledged_checkin_survives_a_database_killed_mid_burst(
     assert acknowledged(botapi, venue) == set(CITIZENS)
     visits = await bot.repos.db["visits"].count_documents({"venue_code": venue.code})
     assert visits == len(CITIZENS)
+
+
+async def test_a_frozen_database_gets_a_polite_try_again_and_the_bot_recovers_after_it_thaws(
+    supervised: Supervised, botapi: BotApiDouble
+) -> None:
+    bot = supervised.bot
+    venue = await make_venue(bot)
+    payload = bot.link_payload(venue.code)
+    citizen = CITIZENS[0]
+    await bot.send(citizen, "/help", language_code="en")  # known: no profile write on the next updates
+    bot.app.update_patience = 1.0  # shorter than the check-ins' own patience and the driver's timeouts
+    frozen = supervised.server_pid()
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        # Each update ends within its patience while the server is stopped: nobody waits forever.
+        async with asyncio.timeout(BURST_DEADLINE_SECONDS):
+            scanned = texts(await bot.send(citizen, f"/start {payload}", language_code="en"))
+            history = texts(await bot.send(citizen, "/history", language_code="en"))
+        assert supervised.database.status().state == "running", "a stopped server is not a dead one"
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    assert scanned == ["Your check-in was not recorded: QuetMa is busy right now. Please scan the QR again."]
+    assert history == ["QuetMa is busy right now. Please try again in a minute."]
+
+    # Thawed, the same server answers again: the scan is recorded, once.
+    bot.app.update_patience = 30.0
+    scanned = texts(await bot.send(citizen, f"/start {payload}", language_code="en"))
+    assert any(venue.name in t for t in scanned), scanned
+    history = texts(await bot.send(citizen, "/history", language_code="en"))
+    assert any(venue.name in t for t in history), history
+    assert await bot.repos.db["visits"].count_documents({"venue_code": venue.code}) == 1
+    assert supervised.database.status().restarts == 0

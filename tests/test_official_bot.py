@@ -455,7 +455,8 @@ async def test_trace_sends_a_csv_and_is_audited(bot: BotHarness) -> None:
     await bot.press(CITIZEN, f"v:plus:{visit_id}")
     await bot.repos.checkins.record_health(visit_id, CITIZEN, HealthAnswers(True, False, None), skipped=False)
     bot.clock.advance(timedelta(minutes=30))
-    await scan(bot, OTHER, venue, first_name="=cmd|' /C calc'!A0")
+    # Invisible characters before the = neither hide it from the export nor reach the database.
+    await scan(bot, OTHER, venue, first_name="\u202e\u200d=cmd|' /C calc'!A0")
     bot.clock.advance(timedelta(minutes=10))
     await bot.send(OTHER, "/checkout")
     await scan(bot, THIRD, elsewhere)
@@ -476,7 +477,7 @@ async def test_trace_sends_a_csv_and_is_audited(bot: BotHarness) -> None:
         "Số điện thoại",
     ]
     assert rows[1] == [
-        "2026-11-19 09:00", "2026-11-19 11:00", "tự động check-out", "2", "Minh", "'+84912345678",
+        "2026-11-19 09:00", "2026-11-19 11:00", "tự động check-out", "2", "Minh", "+84912345678",
         "có", "không", "", "đã khai báo",
     ]  # fmt: skip
     assert rows[2][:6] == [

@@ -18,6 +18,7 @@ from bot.officials import (
     parse_duration,
     parse_venue_window,
     parse_window,
+    phone_cell,
 )
 from bot.officials.confirmations import sign_action, verify_action
 from bot.officials.windows import parse_count, read_day, split_leading_day
@@ -104,6 +105,11 @@ def test_bad_invite_durations(text: str) -> None:
         ("-2+3", "'-2+3"),
         ("@cmd", "'@cmd"),
         ("\t=1", "'\t=1"),
+        ("\u200d=cmd", "'\u200d=cmd"),
+        (" \u200b\u202e@SUM(1)", "' \u200b\u202e@SUM(1)"),
+        ("\u00a0+1", "'\u00a0+1"),
+        ("＝1+1", "'＝1+1"),
+        (" Quán", " Quán"),
         ("Quán = ngon", "Quán = ngon"),
         (None, ""),
         (3, "3"),
@@ -118,6 +124,19 @@ def test_csv_is_utf8_with_a_byte_order_mark_and_escapes_every_row() -> None:
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [["Tên", "'=Header"], ["Phở Thìn", "'=1+1"], ['He said "hi", then left', "'@x"]]
+
+
+def test_phone_numbers_are_exported_exactly_as_shared() -> None:
+    rows = [[phone_cell(phone)] for phone in ("0912345678", "+84912345678", "+84 912 345 678", "=1+1", None)]
+    data = build_csv(["Phone"], rows)
+    assert list(csv.reader(io.StringIO(data.decode("utf-8-sig")))) == [
+        ["Phone"],
+        ["0912345678"],
+        ["+84912345678"],
+        ["+84 912 345 678"],
+        ["'=1+1"],
+        [""],
+    ]
 
 
 def test_big_documents_go_out_zipped() -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot.app.settings import Settings
 from bot.clock import ManualClock
+from bot.venues import InvalidInput, clean_text
 from storage.database import Repos
 from tests import factories
 from tests.botapi import ApiCall, BotApiDouble
@@ -131,9 +132,8 @@ async def test_skip_capacity_and_vietnamese_prompts(bot: BotHarness) -> None:
     ("step", "answer", "reason"),
     [
         (1, "   ", "Please type something."),
-        (1, "Quán\u0007Ngon", "control characters"),
         (1, "x" * 121, "at most 120 characters"),
-        (2, "Số 5\u200bNgõ 3", "control characters"),
+        (1, "\u200b\u202e\t", "Please type something."),
         (2, "y" * 200, "at most 120 characters"),
         (4, "z" * 121, "at most 120 characters"),
         (6, "forty", "whole number"),
@@ -311,3 +311,10 @@ async def test_two_instances_share_one_conversation(
         await other.stop()
     [venue] = await repos.venues.for_member(OWNER)
     assert (venue.name, venue.category) == (NAME, "shop")
+
+
+def test_names_and_addresses_are_kept_as_plain_text() -> None:
+    assert clean_text("Quán\u0007Ngon\tPhố\nCổ") == "Quán Ngon Phố Cổ"
+    assert clean_text("\u202e\u200d=Số 5\u200bNgõ 3\u2069") == "=Số 5Ngõ 3"
+    with pytest.raises(InvalidInput, match="at most 120"):
+        clean_text("x" * 121)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.profiles import Profiles, clean_display_name
+from bot.profiles import MAX_NAME, Profiles
+from bot.text import plain_text
 from storage.database import Repos
-from tests.harness import BotHarness
+from tests import factories
+from tests.harness import BotHarness, texts
 
 RETENTION = timedelta(days=21)
 
@@ -59,7 +61,29 @@ async def test_bot_data_of_people_expires_too(repos: Repos, clock: ManualClock) 
     assert "expires_at" in await ttl_fields(repos.db["bot_chat_data"])
 
 
-def test_display_names_lose_control_and_invisible_characters() -> None:
-    assert clean_display_name("An\tNguyễn\nVăn") == "An Nguyễn Văn"
-    assert clean_display_name("\u200d=cmd") == "=cmd"
-    assert clean_display_name("x" * 500) == "x" * 128
+def test_typed_text_loses_control_and_invisible_characters() -> None:
+    assert plain_text("An\tNguyễn\nVăn\r\n") == "An Nguyễn Văn"
+    assert plain_text("\u200d=cmd") == "=cmd"
+    assert plain_text("\u202eLan\u202c \u2066Anh\u2069\u200b\ufeff") == "Lan Anh"
+    assert plain_text("Lan\ud800") == "Lan", "a lone surrogate could not be stored"
+    assert plain_text("Cô giáo 👩\u200d🏫") == "Cô giáo 👩\u200d🏫", "the joiner of an emoji sequence stays"
+    assert plain_text("Nguye\u0302\u0303n") == "Nguyễn", "one form (NFC) of every letter"
+    assert plain_text("x" * 500, max_length=MAX_NAME) == "x" * 128
+
+
+async def test_a_display_name_is_stored_clean(bot: BotHarness) -> None:
+    await bot.send(4101, "/help", first_name="\u202eLan\t", last_name="Anh\n\u200b")
+    profile = await bot.repos.users.get(4101)
+    assert profile is not None and profile.display_name == "Lan Anh"
+
+
+async def test_a_shared_phone_number_is_stored_as_text_exactly(bot: BotHarness) -> None:
+    await bot.feed(factories.contact_update(4102, "0912345678"))
+    profile = await bot.repos.users.get(4102)
+    assert profile is not None and profile.phone == "0912345678"
+    before = len(bot.api.calls)
+    await bot.feed(factories.contact_update(4102, "=HYPERLINK(1)"))
+    said = texts(bot.api.calls[before:])
+    assert any("không giống số điện thoại" in t for t in said), said
+    profile = await bot.repos.users.get(4102)
+    assert profile is not None and profile.phone == "0912345678", "nothing stored for garbage"

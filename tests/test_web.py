@@ -91,6 +91,11 @@ async def test_requests_without_the_right_secret_are_refused(
         b'{"message": {"text": "hi"}}',
         b'{"update_id": "7"}',
         b'{"update_id": 7}',
+        b'{"update_id": %d, "message": {"text": "hi"}}' % 2**70,
+        b'{"update_id": -1, "message": {"text": "hi"}}',
+        b'{"update_id": 8, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"update_id": 9, "message": {"message_id": 1, "date": 0, "chat": {"id": [], "type": "private"}}}',
+        b'{"update_id": 10, "message": {"message_id": 1, "date": 0, "text": "no chat"}}',
     ],
 )
 async def test_a_body_that_is_not_an_update_gets_400(client: TestClient, body: bytes) -> None:

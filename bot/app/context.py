@@ -23,18 +23,29 @@ from bot.profiles import Profiles
 from bot.regions import RegionCatalogue
 from bot.staff import VenueStaff
 from bot.venues import Venues
-from storage.database import Repos
+from storage.database import Repos, deadline
+
+# How long all the database work of one update may take. A stalled database then costs a person a
+# polite "try again" after this long rather than a chat that never answers; the driver has no read
+# timeout of its own. Check-ins keep their own, shorter patience.
+UPDATE_PATIENCE_SECONDS = 15.0
 
 
 class QuetmaApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application carrying the process's container (built once, frozen)."""
 
-    __slots__ = ("container", "http")
+    __slots__ = ("container", "http", "update_patience")
 
     def __init__(self, *, container: Container, http: Sequence[BaseRequest] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.container = container
         self.http = tuple(http)  # the bot's HTTP clients, closed here if start-up fails
+        self.update_patience = UPDATE_PATIENCE_SECONDS
+
+    async def process_update(self, update: object) -> None:
+        """Handle one update, its database work within `update_patience` (tasks it starts inherit it)."""
+        with deadline(self.update_patience):
+            await super().process_update(update)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

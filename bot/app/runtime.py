@@ -12,12 +12,13 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.app.container import Container
 from bot.app.context import BotContext, QuetmaApplication
 from bot.app.embedded import EmbeddedDatabase, SupervisionObserver
 from bot.app.persistence import MongoPersistence
+from bot.app.reply_retries import ReplyRetries
 from bot.app.settings import ConfigError, Settings
 from bot.app.telegram_http import AiohttpRequest
 from bot.app.updates import PerChatUpdateProcessor, UpdateObserver
@@ -108,7 +109,9 @@ async def resolve_username(settings: Settings) -> str:
         ) from None
 
 
-def build_application(container: Container, token: str) -> QuetmaApplication:
+def build_application(
+    container: Container, token: str, *, reply_retries: ReplyRetries | None = None
+) -> QuetmaApplication:
     """The PTB application with every handler; no updater (polling adds its own)."""
     api = container.settings.telegram_api_url
     request = AiohttpRequest(connection_pool_size=MAX_CONCURRENT_UPDATES)
@@ -128,8 +131,8 @@ def build_application(container: Container, token: str) -> QuetmaApplication:
                 container.repos.persistence, now=container.clock.now, transient_user_keys=["lang", "seen"]
             )
         )
-        # Replies are not throttled globally; proactive messages are paced by the delivery engine.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
+        # Replies are retried on 429 within a bound; proactive messages are paced by the delivery engine.
+        .rate_limiter(reply_retries or ReplyRetries())
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .request(request)
         .get_updates_request(updates_request)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import dashboard
 from bot.app.container import build_container
@@ -59,6 +59,8 @@ EMBEDDED = web.AppKey("embedded", EmbeddedDatabase)  # set only when the app run
 TELEGRAM = web.AppKey("telegram", QuetmaApplication)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+MAX_UPDATE_ID = 2**63
+MAX_TELEGRAM_ID = 2**52
 POLLING = web.AppKey("polling", bool)
 
 
@@ -144,6 +146,52 @@ async def scheduler_context(app: web.Application) -> AsyncIterator[None]:
 # -- handlers ---------------------------------------------------------------------------------------
 
 
+def parse_update(data: object, bot: Bot) -> Update | None:
+    """The update in a webhook body's JSON, or None for anything else (the webhook answers 400)."""
+    if not isinstance(data, dict) or len(data) < 2:
+        return None
+    update_id = data.get("update_id")
+    # Telegram's update ids are positive and small; the stored id must fit a 64-bit integer.
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < MAX_UPDATE_ID:
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
+        return None
+    return update if well_formed(update) else None
+
+
+def _telegram_id(value: object) -> bool:
+    """An id as Telegram gives them: an integer of at most 52 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_TELEGRAM_ID
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def well_formed(update: Update) -> bool:
+    """Whether the parts handlers rely on have the types Telegram gives them.
+
+    PTB builds objects from whatever JSON it gets without checking types: a chat id that is a
+    list or a message without its chat would only fail inside a handler.
+    """
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is not None and not (_telegram_id(user.id) and _text_or_none(user.language_code)):
+        return False
+    if chat is not None and not (_telegram_id(chat.id) and isinstance(chat.type, str)):
+        return False
+    if message is not None and not (
+        message.chat is not None
+        and _telegram_id(message.message_id)
+        and _text_or_none(message.text)
+        and _text_or_none(message.caption)
+    ):
+        return False
+    query = update.callback_query
+    return query is None or (isinstance(query.id, str) and _text_or_none(query.data))
+
+
 async def receive_update(request: web.Request) -> web.Response:
     """Telegram's POST: 403 without the secret, 400 for anything but an update, else 200 at once."""
     app = request.app
@@ -152,16 +200,13 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.Response(status=403, text="forbidden")
     try:
         data = json.loads(await request.read())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return web.Response(status=400, text="not JSON")
-    update_id = data.get("update_id") if isinstance(data, dict) else None
-    if not isinstance(update_id, int) or isinstance(update_id, bool) or len(data) < 2:
-        return web.Response(status=400, text="not an update")
     ptb = app[TELEGRAM]
-    try:
-        update = Update.de_json(data, ptb.bot)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    update = parse_update(data, ptb.bot)
+    if update is None:
         return web.Response(status=400, text="not an update")
+    update_id = update.update_id
     metrics = app[METRICS]
     if not await app[REPOS].updates.first_delivery(update_id, app[CLOCK].now()):
         metrics.duplicate_updates.inc()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.officials.access import Access, BadInput, OfficialAccess, Refused, region_label
 from bot.officials.audit import CLI_ACTOR, Actor, AuditLog, audit_line
-from bot.officials.exports import build_csv, csv_cell, fit_document, inactive_csv, trace_csv
+from bot.officials.exports import build_csv, csv_cell, fit_document, inactive_csv, phone_cell, trace_csv
 from bot.officials.exposure import ExposureAlerts, ExposurePlan, ExposureSent
 from bot.officials.inactive import INACTIVE_DEFAULT_DAYS, INACTIVE_MAX_DAYS, Inactive, InactiveVenues
 from bot.officials.membership import Roster
@@ -123,6 +123,7 @@ __all__ = [
     "parse_duration",
     "parse_venue_window",
     "parse_window",
+    "phone_cell",
     "region_label",
     "trace_csv",
 ]

@@ -6,16 +6,20 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Gettext
 from bot.officials.access import region_label
 from bot.officials.windows import TIME_FORMAT
+from bot.profiles import phone_number
 from bot.regions import RegionCatalogue
+from bot.text import invisible
 from storage.models import UserProfile, Venue, Visit
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula, the full-width forms included.
+FORMULA_STARTS = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
 # Telegram takes documents up to 50 MB from bots; bigger exports (the inactive venues of a whole city)
 # go out zipped.
 DOCUMENT_LIMIT = 45_000_000
@@ -43,10 +47,31 @@ INACTIVE_HEADER = (
 )
 
 
+@dataclass(frozen=True)
+class Verbatim:
+    """A cell written exactly as it is: only for values checked to be no formula (phone numbers)."""
+
+    text: str
+
+
+def phone_cell(phone: str | None) -> Verbatim | str:
+    """A phone number as it was shared, leading + or 0 and all; anything else as an ordinary cell."""
+    if phone is None:
+        return ""
+    number = phone_number(phone)
+    return Verbatim(number) if number is not None else phone
+
+
 def csv_cell(value: object) -> str:
-    """A cell that a spreadsheet shows as text: a leading = + - @ (or tab, CR) is escaped with a quote."""
+    """A cell that a spreadsheet shows as text: a formula start is escaped with a quote.
+
+    Spaces and invisible characters before the = + - @ do not hide it: spreadsheets skip them.
+    """
+    if isinstance(value, Verbatim):
+        return value.text
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    visible = next((char for char in text if not invisible(char)), " ")
+    return "'" + text if visible in FORMULA_STARTS or text.startswith(("\t", "\r")) else text
 
 
 def build_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
@@ -105,7 +130,7 @@ def trace_csv(
                 ended,
                 visit.party,
                 profile.display_name if profile else "",
-                (profile.phone or "") if profile else "",
+                phone_cell(profile.phone if profile else None),
                 _yes_no(_, health.symptoms if health else None),
                 _yes_no(_, health.contact if health else None),
                 _yes_no(_, health.travel if health else None),

@@ -10,6 +10,7 @@ from bot.app.context import BotContext
 from bot.clock import local_day
 from bot.officials import Access, audit_line
 from bot.officials.windows import parse_day
+from bot.text import fit_message
 from handlers.official.common import tell
 
 SHOWN_AUDIT = 30
@@ -29,4 +30,4 @@ async def audit_command(update: Update, context: BotContext, access: Access) -> 
     lines += [audit_line(entry, context.tz) for entry in entries[:SHOWN_AUDIT]]
     if len(entries) > SHOWN_AUDIT:
         lines.append(_("(more: quetma audit --since {day})").format(day=since_day.isoformat()))
-    await tell(update, "\n".join(lines)[:4096])
+    await tell(update, fit_message("\n".join(lines)))

@@ -11,6 +11,7 @@ from bot.i18n import format_number
 from bot.officials import INACTIVE_DEFAULT_DAYS, Access, fit_document, inactive_csv
 from bot.officials.inactive import check_days
 from bot.officials.windows import parse_count
+from bot.text import fit_message
 
 SHOWN_INACTIVE = 20
 
@@ -59,7 +60,7 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
         lines.append(f"• {venue.code} · {venue.name} · {venue.address} · {ward} · {last}")
     if len(venues) > SHOWN_INACTIVE:
         lines += ["", _("All of them are in the attached CSV file.")]
-    await message.reply_text("\n".join(lines)[:4096])
+    await message.reply_text(fit_message("\n".join(lines)))
     reachable = await inactive.owners_reachable(venues)
     # Hundreds of thousands of rows for a whole city: built (and zipped if too big) off the event loop.
     document = await asyncio.to_thread(inactive_csv, _, context.regions, venues, reachable)

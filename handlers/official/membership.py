@@ -12,7 +12,8 @@ from bot.app.context import BotContext
 from bot.i18n import LANGUAGES, N_, Gettext
 from bot.officials import Access, BadInput, region_label
 from bot.payload import PayloadKind
-from handlers.common import ADMIN_MENU, OFFICIAL_MENU, set_chat_menu
+from bot.text import fit_message
+from handlers.common import ADMIN_MENU, OFFICIAL_MENU, set_chat_menu, tell_outcome
 from handlers.official.common import actor_of, tell
 from storage.invites import InviteKind
 from storage.officials import Official
@@ -113,7 +114,7 @@ def officials_list(
         )
     if len(listed) > MAX_LISTED:
         lines.append(_("(the first {count}; all of them: quetma official list)").format(count=MAX_LISTED))
-    return "\n".join(lines)[:4096], InlineKeyboardMarkup(rows)
+    return fit_message("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
 async def officials_command(update: Update, context: BotContext, access: Access) -> None:
@@ -135,9 +136,9 @@ async def revoke_button(update: Update, context: BotContext, access: Access) -> 
         return
     revoked = await context.officials.roster.revoke(actor_of(update), int(raw))
     if revoked is None:
-        await query.answer(_("This person is no longer an official."))
+        notice = _("This person is no longer an official.")
     else:
-        await query.answer(_("{name} is no longer an official.").format(name=revoked.name or revoked.user_id))
+        notice = _("{name} is no longer an official.").format(name=revoked.name or revoked.user_id)
         await clear_official_commands(context, revoked.user_id)
     text, markup = officials_list(_, context, await context.officials.roster.all())
-    await query.edit_message_text(text, reply_markup=markup)
+    await tell_outcome(query, context, text, reply_markup=markup, notice=notice)

@@ -10,6 +10,7 @@ from bot.app.context import BotContext
 from bot.i18n import format_number
 from bot.officials import Access, Window, parse_venue_window, trace_csv
 from bot.officials.confirmations import sign_action, verify_action
+from handlers.common import tell_outcome
 from handlers.official.common import actor_of
 
 CB_EXPOSURE = "off:exp:"
@@ -120,14 +121,15 @@ async def exposure_confirmed(update: Update, context: BotContext, access: Access
         return
     code, window = parsed
     sent = await context.officials.exposure.send_exposure_alerts(access, actor_of(update), code, window)
-    await query.answer()
-    await query.edit_message_text(
+    await tell_outcome(
+        query,
+        context,
         _(
             "Alerts queued for {count} people at {venue}; they go out within minutes. "
             "This alert was recorded in the audit log."
         ).format(
             count=format_number(sent.queued, context.lang), venue=f"{sent.venue.name} ({sent.venue.code})"
-        )
+        ),
     )
 
 

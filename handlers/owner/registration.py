@@ -17,6 +17,7 @@ from bot.app.context import BotContext
 from bot.i18n import N_
 from bot.numbers import whole_or_none
 from bot.regions import Region, UnknownRegion
+from bot.text import shortened
 from bot.venues import CATEGORIES, InvalidInput, clean_text, parse_capacity, venue_request
 from handlers.owner.posters import send_poster
 from handlers.owner.registration_keyboards import (
@@ -154,7 +155,7 @@ async def typed_province(update: Update, context: BotContext) -> str | int:
     regions = context.regions
     text = typed(update).strip()
     try:
-        region = regions.match_province(text[:120])
+        region = regions.match_province(text)
     except UnknownRegion as exc:
         if exc.suggestions:
             await say(
@@ -169,7 +170,7 @@ async def typed_province(update: Update, context: BotContext) -> str | int:
             await say(
                 update,
                 context,
-                _("No province or city is called “{text}”. Choose it below:").format(text=text[:60]),
+                _("No province or city is called “{text}”. Choose it below:").format(text=shortened(text)),
                 province_keyboard(regions.provinces()),
             )
         return ASK_PROVINCE
