@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app.embedded import RECORD_FILE, EmbeddedDatabase  # noqa: E402
+from bot.app.processes import free_port  # noqa: E402
 from bot.payload import PayloadKind, new_venue_code, sign_payload  # noqa: E402
 from bot.regions import load_catalogue  # noqa: E402
 from storage.database import Repos  # noqa: E402
@@ -207,7 +208,8 @@ class Runner:
         if bot == "peer":
             return [str(ROOT / "bench" / "naive_peer.py")], {**env, "PEER_DB": PEER_DB}
         command = [self.args.profile] if self.args.profile else ["-m", "bot", "run"]
-        return command, {**env, "QUETMA_DB": QUETMA_DB, "QUETMA_LOG_LEVEL": "WARNING"}
+        web = {"HOST": "127.0.0.1", "PORT": str(free_port("127.0.0.1"))}
+        return command, {**env, **web, "QUETMA_DB": QUETMA_DB, "QUETMA_LOG_LEVEL": "WARNING"}
 
     async def run(self, bot: str, first_user: int) -> dict[str, Phase]:
         """Start `bot`, warm it up, measure every phase, stop it."""

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from bot.app.processes import free_port
 from bot.payload import PayloadKind, sign_payload
 from storage.database import Repos
 from tests import factories
@@ -133,28 +133,20 @@ def test_bad_configuration_exits_2(
     assert capsys.readouterr().err.strip().startswith("quetma: configuration error: QUETMA_TZ:")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def scrape(url: str) -> tuple[int, str]:
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         return response.status, await response.text()
 
 
-@pytest.mark.parametrize("with_health_port", [False, True], ids=["polling", "polling-with-health-port"])
-async def test_run_serves_a_check_in_and_stops_on_sigterm(
+async def test_run_serves_a_check_in_and_its_web_app_on_host_port_and_stops_on_sigterm(
     mongo_uri: str,
     db_name: str,
     repos: Repos,
     botapi: BotApiDouble,
     tmp_path: Path,
-    with_health_port: bool,
 ) -> None:
     secret = "cli-run-secret"
-    health_port = free_port() if with_health_port else None
+    port = free_port("127.0.0.1")
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -163,9 +155,9 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
         "MONGODB_URI": mongo_uri,
         "QUETMA_DB": db_name,
         "QUETMA_SECRET": secret,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
     }
-    if health_port is not None:
-        env |= {"QUETMA_HEALTH_PORT": str(health_port), "HOST": "127.0.0.1"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -190,17 +182,19 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
             "sendMessage", predicate=lambda c: "Quán Phở Thìn" in (c.text or ""), timeout=15
         )
         assert sent[0].params["chat_id"] in (4242, "4242")
-        if health_port is not None:
-            status, body = await scrape(f"http://127.0.0.1:{health_port}/healthz")
-            assert status == 200 and json.loads(body)["database"] == "ok"
-            status, body = await scrape(f"http://127.0.0.1:{health_port}/metrics")
-            samples = {
-                (sample.name, tuple(sample.labels.items())): sample.value
-                for family in text_string_to_metric_families(body)
-                for sample in family.samples
-            }
-            assert samples[("quetma_checkins_total", ())] == 1
-            assert samples[("quetma_updates_total", (("type", "message"),))] == 1
+        # Long polling serves the same web app as the webhook mode, on HOST:PORT.
+        status, body = await scrape(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200 and json.loads(body)["database"] == "ok"
+        status, body = await scrape(f"http://127.0.0.1:{port}/metrics")
+        samples = {
+            (sample.name, tuple(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(body)
+            for sample in family.samples
+        }
+        assert samples[("quetma_checkins_total", ())] == 1
+        assert samples[("quetma_updates_total", (("type", "message"),))] == 1
+        status, _ = await scrape(f"http://127.0.0.1:{port}/dashboard/overview")
+        assert status == 401, "the dashboard is served too, asking for a sign-in"
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=10)
     finally:
@@ -211,7 +205,7 @@ async def test_run_serves_a_check_in_and_stops_on_sigterm(
     log = stderr.decode()
     assert process.returncode == 0, log
     assert "QuetMa started: bot @" in log and "mode polling" in log
-    assert ("health and metrics on 127.0.0.1" in log) == (health_port is not None)
+    assert f"web on 127.0.0.1:{port}" in log
     assert TEST_TOKEN not in log and TEST_TOKEN.split(":")[1] not in log
     assert "Traceback" not in log and " ERROR " not in log, "a normal stop logs no error"
     assert await repos.db["visits"].count_documents({"user_id": 4242}) == 1

@@ -59,11 +59,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_URL"))
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_SECRET"))
     host: str = Field(default="0.0.0.0", validation_alias=AliasChoices("HOST"))  # noqa: S104 - a server
+    # The one HTTP server (webhook, /healthz, /metrics, the dashboard) listens here in both modes.
     port: int = Field(default=8080, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
-    # With long polling, /healthz and /metrics are served on HOST:QUETMA_HEALTH_PORT when it is set.
-    health_port: int | None = Field(
-        default=None, ge=1, le=65535, validation_alias=AliasChoices("QUETMA_HEALTH_PORT")
-    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("QUETMA_LOG_LEVEL"))
     # Where people reach the web pages (behind a reverse proxy, its https URL); links the bot sends use it.
     public_url: str | None = Field(default=None, validation_alias=AliasChoices("QUETMA_PUBLIC_URL"))

@@ -4,8 +4,8 @@ PTB inside its lifecycle, in both modes.
 The database, the PTB application and the scheduler each start and stop in their own
 cleanup context, in that order, so they stop in the reverse order. With the webhook, this app
 receives the updates and hands them to PTB's update processor. With long polling (`quetma
-run`) PTB's updater fetches them, the app has no webhook route, and it listens for /healthz and
-/metrics only when QUETMA_HEALTH_PORT is set.
+run`) PTB's updater fetches them and the app has no webhook route. In both modes one HTTP server
+listens on HOST:PORT for /healthz, /metrics and the officials' dashboard.
 """
 
 from __future__ import annotations
@@ -280,13 +280,11 @@ async def running(
 ) -> AsyncIterator[web.Application]:
     """Start the database, PTB and the scheduler, listen, and only then register the webhook, so
     Telegram's first pushes find an open port. Everything stops in reverse, also when a start fails."""
-    port = settings.health_port if polling else settings.port
     app = create_app(settings, clock=clock, metrics=metrics, polling=polling)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()
-        if port is not None:
-            await web.TCPSite(runner, settings.host, port).start()
+        await web.TCPSite(runner, settings.host, settings.port).start()
         await register_webhook(app)
         yield app
     finally:
@@ -294,17 +292,14 @@ async def running(
 
 
 async def serve(settings: Settings, *, polling: bool = False, clock: Clock | None = None) -> None:
-    """Run the bot until SIGINT/SIGTERM: with the webhook on HOST:PORT, or with long polling and,
-    when QUETMA_HEALTH_PORT is set, /healthz and /metrics on HOST:QUETMA_HEALTH_PORT."""
+    """Run the bot until SIGINT/SIGTERM, with the webhook or with long polling; either way the web
+    app (webhook route, /healthz, /metrics, the dashboard) listens on HOST:PORT."""
     stop = stop_event_on_signals()
-    port = settings.health_port if polling else settings.port
     async with running(settings, polling=polling, clock=clock) as app:
-        where = ""
-        if port is not None:
-            where = f"{', health and metrics' if polling else ''} on {settings.host}:{port}"
-            where += "" if polling else webhook_path(settings)
+        where = f"web on {settings.host}:{settings.port}"
+        where += f", webhook at {webhook_path(settings)}" if not polling else ""
         log.info(
-            "QuetMa started: bot @%s, %s, mode %s%s",
+            "QuetMa started: bot @%s, %s, mode %s, %s",
             app[TELEGRAM].bot.username,
             describe_database(settings),
             "polling" if polling else "webhook",
