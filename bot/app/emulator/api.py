@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 from aiohttp import web
 from PIL import Image
 
+from bot.app.emulator.formatting import FormattingError, check_caption, check_text
+
 JsonDict = dict[str, Any]
 Params = dict[str, Any]
 Files = dict[str, tuple[str, bytes]]
@@ -643,6 +645,7 @@ class BotApiDouble:
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise _ApiError(400, "Bad Request: message text is empty")
+        _check_text(text, params)
         return self._new_message(chat_id, params, {"text": text})
 
     async def _send_photo(self, params: Params, files: Files) -> JsonDict:
@@ -715,6 +718,7 @@ class BotApiDouble:
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise _ApiError(400, "Bad Request: message text is empty")
+        _check_text(text, params)
         message = self._message_to_edit(params)
         if message is None:
             return True
@@ -723,6 +727,7 @@ class BotApiDouble:
         return dict(message)
 
     async def _edit_message_caption(self, params: Params, files: Files) -> JsonDict | bool:
+        _caption(params)  # refuses what Telegram would refuse
         message = self._message_to_edit(params)
         if message is None:
             return True
@@ -884,6 +889,18 @@ def _reference(params: Params, field: str) -> str:
     return value
 
 
+def _check_text(text: str, params: Params) -> None:
+    try:
+        check_text(text, params.get("parse_mode"))
+    except FormattingError as exc:
+        raise _ApiError(400, str(exc)) from None
+
+
 def _caption(params: Params) -> JsonDict:
     caption = params.get("caption")
+    if isinstance(caption, str) and caption:
+        try:
+            check_caption(caption, params.get("parse_mode"))
+        except FormattingError as exc:
+            raise _ApiError(400, str(exc)) from None
     return {"caption": caption} if isinstance(caption, str) and caption else {}
