@@ -27,7 +27,7 @@ async def tg() -> AsyncIterator[tuple[Bot, BotApiDouble]]:
 )
 async def test_html_telegram_cannot_parse_is_refused(tg: tuple[Bot, BotApiDouble], text: str) -> None:
     bot, api = tg
-    with pytest.raises(BadRequest, match="(?i)parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)parse entities"):
         await bot.send_message(1, text, parse_mode="HTML")
     assert api.calls[-1].status == 400
 
@@ -44,7 +44,7 @@ async def test_well_formed_html_is_accepted(tg: tuple[Bot, BotApiDouble]) -> Non
 @pytest.mark.parametrize("text", ["1.5", "*open", "a-b"])
 async def test_markdown_v2_reserved_or_unclosed_is_refused(tg: tuple[Bot, BotApiDouble], text: str) -> None:
     bot, _ = tg
-    with pytest.raises(BadRequest, match="(?i)parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)parse entities"):
         await bot.send_message(1, text, parse_mode="MarkdownV2")
 
 
@@ -59,19 +59,19 @@ async def test_a_text_is_at_most_4096_characters_after_parsing(tg: tuple[Bot, Bo
     await bot.send_message(1, "a" * 4096)
     # Markup does not count: only the visible text does.
     await bot.send_message(1, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(1, "a" * 4097)
     sent = await bot.send_message(1, "short")
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.edit_message_text("b" * 4097, chat_id=1, message_id=sent.message_id)
 
 
 async def test_a_caption_is_at_most_1024_characters(tg: tuple[Bot, BotApiDouble]) -> None:
     bot, _ = tg
     await bot.send_document(1, b"x", filename="a.txt", caption="c" * 1024)
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_document(1, b"x", filename="a.txt", caption="c" * 1025)
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(1, "file-1", caption="c" * 1025)
 
 
