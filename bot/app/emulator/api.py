@@ -253,6 +253,8 @@ class BotApiDouble:
         self._message_seq = 0
         self._file_seq = 0
         self._messages: dict[tuple[int | str, int], JsonDict] = {}
+        # Each chat as a person would see it: the bot's messages (edited in place) and theirs.
+        self._chat_logs: dict[int | str, list[JsonDict]] = {}
         self._files: dict[str, tuple[str, bytes]] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
@@ -444,6 +446,14 @@ class BotApiDouble:
 
     # -- updates ---------------------------------------------------------------------------------
 
+    def chat_log(self, chat_id: int | str) -> list[JsonDict]:
+        """The chat's messages in order: the bot's as last edited, and those given to push_update."""
+        return list(self._chat_logs.get(chat_id, []))
+
+    def file(self, file_id: str) -> tuple[str, bytes] | None:
+        """(file name, bytes) of a file the bot uploaded."""
+        return self._files.get(file_id)
+
     def push_update(self, update: JsonDict) -> int:
         """Queue an update for getUpdates and return its update_id (assigned if missing)."""
         stored = dict(update)
@@ -453,6 +463,9 @@ class BotApiDouble:
             stored["update_id"] = update_id
         self._next_update_id = max(self._next_update_id, update_id + 1)
         self._updates.append(stored)
+        message = stored.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            self._chat_logs.setdefault(message["chat"]["id"], []).append(message)
         self._wake_pollers()
         return update_id
 
@@ -631,6 +644,7 @@ class BotApiDouble:
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         self._messages[(chat_id, self._message_seq)] = message
+        self._chat_logs.setdefault(chat_id, []).append(message)
         return message
 
     def _store_file(self, filename: str, content: bytes) -> tuple[str, str]:
@@ -748,7 +762,9 @@ class BotApiDouble:
 
     async def _delete_message(self, params: Params, files: Files) -> bool:
         message_id = _int_param(params, "message_id")
-        self._messages.pop((_chat_id(params), message_id or 0), None)
+        deleted = self._messages.pop((_chat_id(params), message_id or 0), None)
+        if deleted is not None:
+            deleted["deleted"] = True
         return True
 
     @staticmethod
