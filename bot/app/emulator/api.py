@@ -370,7 +370,7 @@ class BotApiDouble:
         predicate: Callable[[ApiCall], bool] | None = None,
         timeout: float = 5.0,
     ) -> list[ApiCall]:
-        """Wait until at least ``count`` matching calls were recorded and return all of them."""
+        """Wait until at least ``count`` matching calls (of any method for "*") were recorded."""
         found: list[ApiCall] = []
         position = 0
         generation = self._generation
@@ -385,7 +385,7 @@ class BotApiDouble:
             end = len(calls)
             for index in range(position, end):
                 call = calls[index]
-                if call.method == method and (predicate is None or predicate(call)):
+                if method in ("*", call.method) and (predicate is None or predicate(call)):
                     found.append(call)
             position = end
             return len(found) >= count

@@ -42,8 +42,8 @@ OFFICIAL_REGION = "Hà Nội"
 class ShiftedClock:
     """Real time plus an offset that only grows: time travel for the playground."""
 
-    def __init__(self) -> None:
-        self.offset = timedelta()
+    def __init__(self, start: datetime | None = None) -> None:
+        self.offset = timedelta() if start is None else start - datetime.now(UTC)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -99,7 +99,7 @@ def playground_settings(base: Settings, api_url: str) -> Settings:
             "health_port": None,
             "webhook_url": None,
             "admins": frozenset({ADMIN_ID}),
-            "secret": base.secret or PLAYGROUND_SECRET,
+            "secret": base.secret or SecretStr(PLAYGROUND_SECRET),
         }
     )
 
@@ -224,9 +224,9 @@ class Playground:
 
 
 @asynccontextmanager
-async def playground(base: Settings) -> AsyncIterator[Playground]:
+async def playground(base: Settings, *, start: datetime | None = None) -> AsyncIterator[Playground]:
     """The emulator, then the real bot (database, PTB polling the emulator, scheduler) on it."""
-    clock = ShiftedClock()
+    clock = ShiftedClock(start)
     async with BotApiDouble(
         username=PLAYGROUND_USERNAME, first_name="QuetMa", clock=lambda: clock.now().timestamp()
     ) as api:
