@@ -41,6 +41,7 @@ def create_chat_app(pg: Playground) -> web.Application:
     app[DEMO_TASKS] = set()
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/api/state", state)
     app.router.add_get("/api/inspector", inspector)
     app.router.add_get("/file/{file_id}", download)
@@ -62,6 +63,10 @@ async def _cancel_demo(app: web.Application) -> None:
 
 async def page(request: web.Request) -> web.Response:
     return web.Response(body=_static("chat.html"), content_type="text/html", charset="utf-8")
+
+
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def static(request: web.Request) -> web.Response:
@@ -93,7 +98,7 @@ def _chat_id(pg: Playground, value: object) -> int:
 
 async def state(request: web.Request) -> web.Response:
     pg = request.app[PLAYGROUND]
-    chat = _chat_id(pg, request.query.get("chat", pg.personas[0].user_id))
+    chat = _chat_id(pg, request.query.get("chat") or pg.personas[0].user_id)
     persona = pg.persona(chat)
     commands = await _commands(pg, persona.user_id, persona.language_code)
     tz = pg.container.settings.tz
