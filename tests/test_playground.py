@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app.cli import main
 from bot.app.emulator import ApiCall
 from bot.app.playground import OFFICIAL_ID, PLAYGROUND_DB, Playground, playground
-from bot.app.playground.chat import create_chat_app
+from bot.app.playground.chat import DEMO_TASKS, create_chat_app
 from bot.app.settings import Settings
 from storage.database import Repos
 from tests.conftest import TZ
@@ -121,9 +122,23 @@ async def test_register_scan_today_and_the_evening_summary(chat: tuple[TestClien
     assert any("callback_query" in update for update in inspector["updates"])
     json.dumps(inspector)
 
-    # The official persona joined through an invite link at start.
+    # The official persona joined through an invite link at start; 07:00 brings their morning report.
     await said(pg, OFFICIAL_ID, "")
-    assert pg.clock.now() - datetime.now(TZ) > timedelta(hours=-24)
+    pg.api.clear()
+    moved = await (await client.post("/api/clock", json={"to": "07:00"}, headers=WRITE)).json()
+    assert " 07:00" in moved["clock"].replace("T", " ")
+    report = await said(pg, OFFICIAL_ID, "")
+    assert report.method in {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+async def test_demo_data_loads_with_progress(chat: tuple[TestClient, Playground]) -> None:
+    client, pg = chat
+    assert (await client.post("/api/demo", json={}, headers=WRITE)).status == 200
+    async with asyncio.timeout(60):
+        await asyncio.gather(*client.app[DEMO_TASKS])
+    demo = (await (await client.get("/api/state")).json())["demo"]
+    assert demo["message"].startswith("loaded") and demo["done"] == demo["total"] > 30
+    assert await pg.container.repos.venues.count() == 30
 
 
 def test_run_without_a_token_still_refuses(

@@ -237,4 +237,6 @@ async def playground(base: Settings, *, start: datetime | None = None) -> AsyncI
             pg = Playground(app=app, api=api, clock=clock)
             # The official persona joins the way a real one does: by opening an invite link.
             pg.send(OFFICIAL_ID, f"/start {await pg.official_invite()}")
+            # ...and asks for the 07:00 report, so the morning can be rehearsed.
+            pg.send(OFFICIAL_ID, f"/subscribe {OFFICIAL_REGION}")
             yield pg
