@@ -102,10 +102,13 @@ async def state(request: web.Request) -> web.Response:
     persona = pg.persona(chat)
     commands = await _commands(pg, persona.user_id, persona.language_code)
     tz = pg.container.settings.tz
+    local = pg.clock.now().astimezone(tz)
+    offset = local.utcoffset()
     return web.json_response(
         {
+            "utc_offset": int(offset.total_seconds()) if offset is not None else 0,
             "bot": pg.api.bot_user,
-            "clock": pg.clock.now().astimezone(tz).strftime("%a %Y-%m-%d %H:%M"),
+            "clock": local.strftime("%a %Y-%m-%d %H:%M"),
             "personas": [p.as_json() for p in pg.personas],
             "messages": [m for m in pg.api.chat_log(chat) if not m.get("deleted")],
             "commands": commands,

@@ -83,8 +83,9 @@ function renderMessage(message) {
   if (text) box.append(el("div", {}, richText(text)));
   if (message.photo) box.append(scanButton(message));
   box.append(keyboard(message));
-  const when = new Date(message.date * 1000);
-  box.prepend(el("span", { class: "time" }, when.toISOString().slice(11, 16) + "Z"));
+  // The bot's local time (QUETMA_TZ), as the people in the chat would read it.
+  const when = new Date((message.date + state.utc_offset) * 1000);
+  box.prepend(el("span", { class: "time" }, when.toISOString().slice(11, 16)));
   return box;
 }
 
