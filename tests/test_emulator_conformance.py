@@ -88,3 +88,13 @@ async def test_429_and_403_switches(tg: tuple[Bot, BotApiDouble]) -> None:
     await bot.send_message(2, "other chats still work")
     api.unblock(1)
     await bot.send_message(1, "x")
+
+
+def test_safe_html_keeps_formatting_and_defuses_the_rest() -> None:
+    from bot.app.emulator.formatting import safe_html
+
+    html = safe_html(
+        '<b>Hi</b> &lt;script&gt; <a href="javascript:alert(1)">x</a> <code>&amp;</code>', "HTML"
+    )
+    assert html == "<b>Hi</b> &lt;script&gt; <a>x</a> <code>&amp;</code>"
+    assert safe_html("<i>", "") == "&lt;i&gt;"

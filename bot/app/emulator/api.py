@@ -255,6 +255,8 @@ class BotApiDouble:
         self._messages: dict[tuple[int | str, int], JsonDict] = {}
         # Each chat as a person would see it: the bot's messages (edited in place) and theirs.
         self._chat_logs: dict[int | str, list[JsonDict]] = {}
+        # The text as the bot sent it with its parse_mode, for clients that render formatting.
+        self._formatted: dict[tuple[int | str, int], tuple[str, str]] = {}
         self._files: dict[str, tuple[str, bytes]] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
@@ -645,7 +647,20 @@ class BotApiDouble:
             message["reply_markup"] = markup
         self._messages[(chat_id, self._message_seq)] = message
         self._chat_logs.setdefault(chat_id, []).append(message)
+        self._remember_format(chat_id, self._message_seq, params)
         return message
+
+    def _remember_format(self, chat_id: int | str, message_id: int, params: Params) -> None:
+        source = params.get("text", params.get("caption"))
+        mode = params.get("parse_mode")
+        if isinstance(source, str) and isinstance(mode, str) and mode:
+            self._formatted[(chat_id, message_id)] = (source, mode)
+        else:
+            self._formatted.pop((chat_id, message_id), None)
+
+    def formatted(self, chat_id: int | str, message_id: int) -> tuple[str, str] | None:
+        """(text, parse_mode) of a message the bot sent or last edited with a parse mode."""
+        return self._formatted.get((chat_id, message_id))
 
     def _store_file(self, filename: str, content: bytes) -> tuple[str, str]:
         """Keep uploaded bytes for getFile and return (file_id, file_unique_id)."""
@@ -737,6 +752,7 @@ class BotApiDouble:
         if message is None:
             return True
         message["text"] = text
+        self._remember_format(message["chat"]["id"], message["message_id"], params)
         self._apply_markup(message, params)
         return dict(message)
 

@@ -7,6 +7,7 @@ counts the limits (4096 for texts, 1024 for captions) on the text that remains a
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 
 MAX_TEXT = 4096
@@ -133,3 +134,48 @@ def check_caption(caption: str, parse_mode: object) -> None:
     """Raise FormattingError where Telegram refuses a media caption."""
     if _utf16_length(visible_text(caption, parse_mode)) > MAX_CAPTION:
         raise FormattingError("Bad Request: message caption is too long")
+
+
+_SAFE_TAGS = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "ins": "u", "s": "s", "strike": "s",
+              "del": "s", "code": "code", "pre": "pre", "blockquote": "blockquote", "a": "a"}  # fmt: skip
+
+
+class _SafeHtml(_TelegramHtml):
+    """Re-emits Telegram HTML with only inert tags, every text escaped and only http(s) links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        safe = _SAFE_TAGS.get(tag)
+        if safe == "a":
+            href = dict(attrs).get("href") or ""
+            if href.startswith(("https://", "http://")):
+                self.out.append(f'<a href="{escape(href, quote=True)}" target="_blank" rel="noopener">')
+            else:
+                self.out.append("<a>")
+        elif safe is not None:
+            self.out.append(f"<{safe}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        super().handle_endtag(tag)
+        safe = _SAFE_TAGS.get(tag)
+        if safe is not None:
+            self.out.append(f"</{safe}>")
+
+    def handle_data(self, data: str) -> None:
+        super().handle_data(data)
+        self.out.append(escape(data))
+
+
+def safe_html(text: str, parse_mode: str) -> str:
+    """HTML a web page may insert as is: Telegram HTML rebuilt from a whitelist, anything else escaped."""
+    if parse_mode.lower() != "html":
+        return escape(visible_text(text, parse_mode))
+    visible_html(text)  # refuses what Telegram would refuse
+    parser = _SafeHtml()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.out)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.app.emulator.formatting import safe_html
 from bot.app.playground import Playground
 from bot.clock import local_day
 from bot.demo import DemoData, DemoSpec
@@ -110,11 +111,22 @@ async def state(request: web.Request) -> web.Response:
             "bot": pg.api.bot_user,
             "clock": local.strftime("%a %Y-%m-%d %H:%M"),
             "personas": [p.as_json() for p in pg.personas],
-            "messages": [m for m in pg.api.chat_log(chat) if not m.get("deleted")],
+            "messages": [_with_html(pg, chat, m) for m in pg.api.chat_log(chat) if not m.get("deleted")],
             "commands": commands,
             "demo": request.app[PROGRESS],
         }
     )
+
+
+def _with_html(pg: Playground, chat: int, message: dict[str, Any]) -> dict[str, Any]:
+    """The message, plus its formatting as safe HTML when the bot sent it with a parse mode."""
+    formatted = pg.api.formatted(chat, int(message.get("message_id", 0)))
+    if formatted is None or not message.get("from", {}).get("is_bot"):
+        return message
+    try:
+        return {**message, "html": safe_html(*formatted)}
+    except ValueError:
+        return message
 
 
 async def _commands(pg: Playground, chat: int, lang: str) -> list[dict[str, Any]]:

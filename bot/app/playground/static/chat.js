@@ -80,7 +80,12 @@ function renderMessage(message) {
     box.append(el("div", { class: "doc" }, "📄", el("a", { href: `/file/${doc.file_id}`, download: doc.file_name || "file" }, doc.file_name || "file")));
   }
   const text = message.text || message.caption || "";
-  if (text) box.append(el("div", {}, richText(text)));
+  if (message.html) {
+    // Built server-side from a whitelist of inert tags with every text escaped (safe_html).
+    const formatted = el("div", {});
+    formatted.innerHTML = message.html;
+    box.append(formatted);
+  } else if (text) box.append(el("div", {}, richText(text)));
   if (message.photo) box.append(scanButton(message));
   box.append(keyboard(message));
   // The bot's local time (QUETMA_TZ), as the people in the chat would read it.
