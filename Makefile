@@ -1,4 +1,4 @@
-# QuetMa: `make run` starts the bot, `make test` runs lint, type check and the test suite.
+# QuetMa: `make run` starts the bot (the offline playground without BOT_TOKEN), `make test` runs lint, type check and the test suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/quetma run
+	$(BIN)/quetma run --playground-without-token
 
 test: $(STAMP) lint typecheck pytest
 

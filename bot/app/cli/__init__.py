@@ -93,7 +93,7 @@ def main(
         return EXIT_BAD_INPUT
     # The bot logs at QUETMA_LOG_LEVEL; one-off commands print their result and only warnings.
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    if args.command != "run" and not args.verbose:
+    if args.command not in {"run", "playground"} and not args.verbose:
         level = max(level, logging.WARNING)
     logging.basicConfig(
         level=level,
