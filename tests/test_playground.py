@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, time
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -129,6 +131,23 @@ async def test_register_scan_today_and_the_evening_summary(chat: tuple[TestClien
     assert " 07:00" in moved["clock"].replace("T", " ")
     report = await said(pg, OFFICIAL_ID, "")
     assert report.method in {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+async def test_the_official_s_dashboard_link_opens_the_bot_s_own_web_app(
+    chat: tuple[TestClient, Playground],
+) -> None:
+    client, pg = chat
+    await said(pg, OFFICIAL_ID, "")
+    await type_(client, OFFICIAL_ID, "/dashboard")
+    base = pg.container.settings.public_url
+    assert base is not None and base.startswith("http://127.0.0.1:")
+    sent = await pg.api.wait_for(
+        "sendMessage", predicate=lambda c: c.chat_id == OFFICIAL_ID and base in str(c.params), timeout=20
+    )
+    link = re.search(re.escape(base) + r"/dashboard/[^\s\"'<>]+", str(sent[-1].params))
+    assert link is not None
+    async with aiohttp.ClientSession() as http, http.get(link.group(0)) as response:
+        assert response.status == 200, "the sign-in page of the dashboard, served beside the chat"
 
 
 async def test_demo_data_loads_with_progress(chat: tuple[TestClient, Playground]) -> None:

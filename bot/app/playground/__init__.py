@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.app.emulator import BotApiDouble
+from bot.app.processes import free_port
 from bot.app.settings import ConfigError, Settings
 from bot.app.web import SCHEDULER, TELEGRAM, running
 from bot.invites import InviteKind
@@ -85,6 +86,7 @@ def default_personas() -> list[Persona]:
 
 def playground_settings(base: Settings, api_url: str) -> Settings:
     """The bot's settings in the playground; refuses a MongoDB that is not on this machine."""
+    web_port = free_port("127.0.0.1")
     if base.mongodb_uri is not None:
         host = urlsplit(base.mongodb_uri.get_secret_value()).hostname
         if host not in LOOPBACK:
@@ -96,7 +98,10 @@ def playground_settings(base: Settings, api_url: str) -> Settings:
             "db_name": PLAYGROUND_DB,
             "bot_username": PLAYGROUND_USERNAME,
             "host": "127.0.0.1",
-            "health_port": None,
+            # The bot's own web app (the officials' dashboard, /healthz) listens beside the chat,
+            # and the links the bot sends point at it.
+            "port": web_port,
+            "public_url": f"http://127.0.0.1:{web_port}",
             "webhook_url": None,
             "admins": frozenset({ADMIN_ID}),
             "secret": base.secret or SecretStr(PLAYGROUND_SECRET),
