@@ -155,9 +155,44 @@ def help_text(_: Gettext) -> str:
     )
 
 
+def official_help(_: Gettext) -> str:
+    return "\n".join(
+        [
+            _("/report [YYYY-MM-DD] [place]: a day's figures (default: yesterday, your whole area)"),
+            _("/subscribe: get the report every morning; /subscriptions, /unsubscribe"),
+            _("/inactive [days]: venues without scans (default 3 days), with a CSV file"),
+            _("/trace CODE FROM TO: who was at a venue (CSV file; every look-up is logged)"),
+            _("/exposure CODE FROM TO: alert the people who were there"),
+            _(
+                "Times are local, written YYYY-MM-DD HH:MM; a day can also be 25/11/2026, 3 Dec 2026, "
+                "today or yesterday."
+            ),
+        ]
+    )
+
+
+def admin_help(_: Gettext) -> str:
+    return "\n".join(
+        [
+            _("/invite PLACE [72h]: a one-time invite link for a new official of that area"),
+            _("/officials: list the officials and revoke one"),
+            _("/audit: the latest recorded actions (traces, exports, alerts, invites)"),
+        ]
+    )
+
+
 async def help_command(update: Update, context: BotContext) -> None:
-    if update.effective_message:
-        await update.effective_message.reply_text(help_text(context.gettext))
+    """Everyone's help, then the commands of the person's role: an official's, an admin's."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    _ = context.gettext
+    parts = [help_text(_)]
+    if await context.officials.access.access_of(user.id) is not None:
+        parts.append(official_help(_))
+    if context.officials.access.is_admin(user.id):
+        parts.append(admin_help(_))
+    await message.reply_text("\n\n".join(parts))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

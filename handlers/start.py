@@ -18,7 +18,8 @@ from bot.invites import JoinOutcome
 from bot.officials import Actor
 from bot.payload import BadPayload, PayloadKind
 from handlers import citizen
-from handlers.official.membership import official_help, set_official_commands
+from handlers.common import official_help
+from handlers.official.membership import set_official_commands
 
 log = logging.getLogger(__name__)
 

@@ -271,6 +271,21 @@ async def test_officials_are_not_admins(bot: BotHarness) -> None:
         assert any(NOT_ADMIN in t for t in texts(await bot.send(OFFICIAL, command)))
 
 
+async def test_help_lists_the_commands_of_the_person_s_role(bot: BotHarness) -> None:
+    async def help_of(user: int) -> str:
+        return "\n".join(texts(await bot.send(user, "/help")))
+
+    official_lines = ("/subscriptions, /unsubscribe", "/trace ", "/exposure ")
+    citizen = await help_of(CITIZEN)
+    assert not any(line in citizen for line in official_lines) and "/invite" not in citizen
+    await become_official(bot, OFFICIAL, "Hà Nội")
+    official = await help_of(OFFICIAL)
+    assert all(line in official for line in official_lines)
+    assert "/invite" not in official and "/audit" not in official
+    admin = await help_of(ADMIN)
+    assert all(line in admin for line in (*official_lines, "/invite ", "/officials:", "/audit:"))
+
+
 async def test_everything_outside_the_region_is_refused(bot: BotHarness) -> None:
     inside = await make_venue(bot, "Quán Trong", ward="Ba Đình")
     outside = await make_venue(bot, "Quán Ngoài", ward="Hoàn Kiếm")

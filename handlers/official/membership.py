@@ -24,22 +24,6 @@ CB_REVOKE = "off:rev:"
 MAX_LISTED = 50
 
 
-def official_help(_: Gettext) -> str:
-    return "\n".join(
-        [
-            _("/report [YYYY-MM-DD] [place]: a day's figures (default: yesterday, your whole area)"),
-            _("/subscribe: get the report every morning; /subscriptions, /unsubscribe"),
-            _("/inactive [days]: venues without scans (default 3 days), with a CSV file"),
-            _("/trace CODE FROM TO: who was at a venue (CSV file; every look-up is logged)"),
-            _("/exposure CODE FROM TO: alert the people who were there"),
-            _(
-                "Times are local, written YYYY-MM-DD HH:MM; a day can also be 25/11/2026, 3 Dec 2026, "
-                "today or yesterday."
-            ),
-        ]
-    )
-
-
 async def set_official_commands(context: BotContext, chat_id: int) -> None:
     """Officials see their commands in the menu of their own chat (an admin keeps the admin menu)."""
     admin = context.officials.access.is_admin(chat_id)
