@@ -179,7 +179,7 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
             change=_change(_, report.venues_total_delta, lang, points),
             p=p,
             new=n(report.venues_new),
-            avg=n(report.venues_new_avg7),
+            avg=n(round(report.venues_new_avg7)),  # whole points and people, as the bulletin
         ),
         _.ngettext(
             "{count} point had scans on {d}, {change} compared with {p}.",
@@ -199,7 +199,7 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
             count=n(report.checkins),
             change=_change(_, report.checkins_delta, lang, scans),
             p=p,
-            avg=n(report.checkins_avg7),
+            avg=n(round(report.checkins_avg7)),  # whole points and people, as the bulletin
         ),
         _.ngettext(
             "{count} person checked in, {change} compared with {p}; 7-day average {avg}.",
@@ -209,7 +209,7 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
             count=n(report.unique_visitors),
             change=_change(_, report.unique_visitors_delta, lang, people),
             p=p,
-            avg=n(report.unique_visitors_avg7),
+            avg=n(round(report.unique_visitors_avg7)),  # whole points and people, as the bulletin
         ),
         _.ngettext(
             "{count} point registered at least 3 days ago had no scan in the last 3 days.",

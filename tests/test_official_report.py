@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
@@ -152,6 +153,17 @@ def bulletin() -> RegionReport:
         inactive_venues=12,
         children=(ChildFigures(WARD_A.id, WARD_A.name, 20_000, 2_000, 8_000, 0.25),),
     )
+
+
+def test_averages_are_whole_points_scans_and_people() -> None:
+    report = dataclasses.replace(
+        bulletin(), venues_new_avg7=0.6, checkins_avg7=1_595.6, unique_visitors_avg7=1_234.4
+    )
+    vi = render_report(report, gettext_for("vi"), "vi")
+    assert "1.596" in vi and "1.234" in vi
+    assert "1.595,6" not in vi and "1.234,4" not in vi and "0,6" not in vi
+    en = render_report(report, gettext_for("en"), "en")
+    assert "1,596" in en and "1,234" in en and "1,595.6" not in en
 
 
 def test_the_text_reads_like_the_bulletin() -> None:
