@@ -102,3 +102,12 @@ def test_vietnamese_number_style() -> None:
 def test_english_is_the_message_id() -> None:
     assert gettext_for("en")("Check out") == "Check out"
     assert gettext_for("vi")("Check out") == "Check-out"
+
+
+def test_an_invite_link_has_one_name_in_vietnamese() -> None:
+    vi = gettext_for("vi")
+    invites = [message for message in marked_messages() if "invite link" in message.lower()]
+    assert len(invites) >= 5
+    for message in invites:
+        translated = vi(message).lower()
+        assert "đường dẫn mời" in translated and "link" not in translated, (message, translated)

@@ -205,7 +205,7 @@ async def test_admins_get_their_commands_in_the_menu_at_start_up(bot: BotHarness
     assert english["invite"] == "Invite link for a new official"
     vietnamese = await chat_menu(bot, ADMIN)
     assert set(vietnamese) == set(english)
-    assert vietnamese["invite"] == "Tạo link mời cán bộ mới"
+    assert vietnamese["invite"] == "Tạo đường dẫn mời cán bộ mới"
     assert vietnamese["officials"] == "Danh sách cán bộ, thu hồi quyền"
     assert vietnamese["audit"] == "Nhật ký hoạt động gần đây"
     everyone = await bot.app.bot.get_my_commands(scope=BotCommandScopeDefault())
