@@ -517,8 +517,17 @@ async def test_trace_sends_a_csv_and_is_audited(bot: BotHarness) -> None:
     assert f"{entry.window_end.astimezone(tz):%Y-%m-%d %H:%M}" == "2026-11-19 10:00"
     assert entry.at == bot.clock.now()
 
+    # The admin's chat is in Vietnamese: no internal words, local times.
     audit = texts(await bot.send(ADMIN, "/audit"))[-1]
-    assert f"{OFFICIAL} Lan · trace · {venue.code}" in audit and "rows=2" in audit
+    assert (
+        f"Lan ({OFFICIAL}) · truy vết · {venue.code} · 19/11/2026 08:30 – 19/11/2026 10:00 · 2 lượt check-in"
+        in audit
+    )
+    assert "rows=" not in audit and "trace" not in audit
+    await bot.send(ADMIN, "/invite Ba Đình, Hà Nội 24h")
+    audit = texts(await bot.send(ADMIN, "/audit"))[-1]
+    assert "tạo đường dẫn mời · Phường Ba Đình" in audit and "hiệu lực đến" in audit
+    assert "expires" not in audit and "Z" not in audit.split("hiệu lực đến", 1)[1].split("\n", 1)[0]
 
 
 @pytest.mark.parametrize(

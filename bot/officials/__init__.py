@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.officials.access import Access, BadInput, OfficialAccess, Refused, region_label
-from bot.officials.audit import CLI_ACTOR, Actor, AuditLog, audit_line
+from bot.officials.audit import CLI_ACTOR, Actor, AuditLog, audit_line, audit_text
 from bot.officials.exports import build_csv, csv_cell, fit_document, inactive_csv, phone_cell, trace_csv
 from bot.officials.exposure import ExposureAlerts, ExposurePlan, ExposureSent
 from bot.officials.inactive import INACTIVE_DEFAULT_DAYS, INACTIVE_MAX_DAYS, Inactive, InactiveVenues
@@ -115,6 +115,7 @@ __all__ = [
     "Tracing",
     "Window",
     "audit_line",
+    "audit_text",
     "build_csv",
     "build_official_use_cases",
     "csv_cell",

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.app.context import BotContext
 from bot.clock import local_day
-from bot.officials import Access, audit_line
+from bot.officials import Access, audit_text
 from bot.officials.windows import parse_day
 from bot.text import fit_message
 from handlers.official.common import tell
@@ -27,7 +27,8 @@ async def audit_command(update: Update, context: BotContext, access: Access) -> 
         await tell(update, _("Nothing was recorded since {day}.").format(day=since_day.isoformat()))
         return
     lines = [_("Audit log since {day}, newest first:").format(day=since_day.isoformat())]
-    lines += [audit_line(entry, context.tz) for entry in entries[:SHOWN_AUDIT]]
+    region = context.officials.access.label
+    lines += [audit_text(entry, context.tz, _, region) for entry in entries[:SHOWN_AUDIT]]
     if len(entries) > SHOWN_AUDIT:
         lines.append(_("(more: quetma audit --since {day})").format(day=since_day.isoformat()))
     await tell(update, fit_message("\n".join(lines)))
