@@ -394,6 +394,16 @@ async def test_subscribe_by_button_and_by_name_then_the_morning_report(bot: BotH
     assert await bot.container.officials.morning_reports.queue(next_day) == 2
 
 
+async def test_a_typed_search_with_one_match_subscribes_without_a_tap(bot: BotHarness) -> None:
+    await become_official(bot, OFFICIAL, "Hà Nội")
+    said = texts(await bot.send(OFFICIAL, "/subscribe hoan kiem"))
+    assert any("Đã đăng ký" in t and "Phường Hoàn Kiếm" in t for t in said)
+    hoan_kiem = bot.container.regions.match_ward(
+        bot.container.regions.match_province("Hà Nội").id, "Hoàn Kiếm"
+    )
+    assert [s.region for s in await bot.repos.subscriptions.for_user(OFFICIAL)] == [hoan_kiem.id]
+
+
 async def test_typed_search_offers_the_matching_wards(bot: BotHarness) -> None:
     await become_official(bot, OFFICIAL, "Hà Nội")
     calls = await bot.send(OFFICIAL, "/subscribe Ba")

@@ -47,7 +47,7 @@ async def stored_draft(bot: BotHarness, user: int = OWNER) -> dict:
 async def up_to_step(bot: BotHarness, step: int, user: int = OWNER) -> list[ApiCall]:
     """Answer the first `step - 1` questions; returns the calls that asked question `step`."""
     calls = await bot.send(user, "/newvenue", language_code="en")
-    answers = [NAME, ADDRESS, "Hà Nội", "Ba Đình"]
+    answers = [NAME, ADDRESS, "Hà Nội", "Ba"]  # "Ba" matches several wards: choose one
     for number in range(1, step):
         if number <= 4:
             calls = await bot.send(user, answers[number - 1], language_code="en")
@@ -76,7 +76,7 @@ async def test_newvenue_asks_six_questions_then_sends_the_poster(bot: BotHarness
     assert any("Thành phố Hà Nội" in t and "4/6" in t for t in texts(calls))
     assert (await stored_draft(bot))["province"] == hanoi.id
 
-    calls = await bot.send(OWNER, "ba dinh", language_code="en")
+    calls = await bot.send(OWNER, "ba", language_code="en")  # several wards match: choose one
     ward = bot.container.regions.match_ward(hanoi.id, "Ba Đình")
     assert (ward.name, f"nv:ward:{ward.id}") in buttons(calls[-1])
 
@@ -112,13 +112,28 @@ async def test_newvenue_asks_six_questions_then_sends_the_poster(bot: BotHarness
     assert day["2026-11-19"].venues_new == 1
 
 
+async def test_a_ward_typed_in_full_needs_no_tap(bot: BotHarness) -> None:
+    await up_to_step(bot, 4)
+    calls = await bot.send(OWNER, "Nghĩa Đô", language_code="en")
+    said = texts(calls)
+    assert any("Ward or commune: Phường Nghĩa Đô" in t and "5/6" in t for t in said)
+    assert ("Clinic / pharmacy", "nv:cat:clinic") in buttons(calls[-1])
+    await bot.press(OWNER, "nv:cat:clinic", language_code="en")
+    await bot.send(OWNER, "20", language_code="en")
+    [venue] = await bot.repos.venues.for_member(OWNER)
+    assert (
+        venue.region_id
+        == bot.container.regions.match_ward(bot.container.regions.match_province("Hà Nội").id, "Nghĩa Đô").id
+    )
+
+
 async def test_skip_capacity_and_vietnamese_prompts(bot: BotHarness) -> None:
     said = texts(await bot.send(OWNER, "/newvenue"))
     assert any("1/6 · Tên địa điểm" in t for t in said)
     await bot.send(OWNER, NAME)
     await bot.send(OWNER, ADDRESS)
     await bot.send(OWNER, "Ha Noi")  # typed without diacritics
-    calls = await bot.send(OWNER, "Ba Đình")
+    calls = await bot.send(OWNER, "Ba")
     await bot.press(OWNER, button_data(calls, "Phường Ba Đình"))
     calls = await bot.press(OWNER, "nv:cat:food")
     assert ("Bỏ qua", "nv:skip") in buttons(calls[-1])
@@ -235,7 +250,7 @@ async def test_something_other_than_text_repeats_the_question(bot: BotHarness) -
     await bot.send(OWNER, NAME, language_code="en")
     await bot.send(OWNER, ADDRESS, language_code="en")
     calls = await bot.send(OWNER, "Hà Nội", language_code="en")
-    calls = await bot.send(OWNER, "Ba Đình", language_code="en")
+    calls = await bot.send(OWNER, "Ba", language_code="en")
     await bot.press(OWNER, button_data(calls, "Phường Ba Đình"), language_code="en")
     said = texts(await bot.send(OWNER, "a clinic", language_code="en"))
     assert any("choose with the buttons" in t and "5/6" in t for t in said)
@@ -270,7 +285,7 @@ async def test_a_restart_in_the_middle_continues_where_the_owner_left_off(
     first = await BotHarness.start(settings, repos, botapi, clock)
     try:
         await up_to_step(first, 4, user=OWNER)
-        calls = await first.send(OWNER, "Ba Đình", language_code="en")
+        calls = await first.send(OWNER, "Ba", language_code="en")
         ward_button = button_data(calls, "Phường Ba Đình")
     finally:
         await first.stop()
@@ -300,7 +315,7 @@ async def test_two_instances_share_one_conversation(
         said = texts(await bot.send(OWNER, ADDRESS, language_code="en"))
         assert any("3/6" in t for t in said)
         await other.send(OWNER, "Hà Nội", language_code="en")
-        calls = await bot.send(OWNER, "Ba Đình", language_code="en")
+        calls = await bot.send(OWNER, "Ba", language_code="en")
         await other.press(OWNER, button_data(calls, "Phường Ba Đình"), language_code="en")
         await bot.press(OWNER, "nv:cat:shop", language_code="en")
         said = texts(await other.press(OWNER, "nv:skip", language_code="en"))

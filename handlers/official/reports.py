@@ -52,6 +52,9 @@ async def subscribe_command(update: Update, context: BotContext, access: Access)
             candidates = [r for r in candidates if regions.is_within(r.id, scope.id)][:8]
             if not candidates:
                 raise
+            if len(candidates) == 1:  # one place matches: nothing to choose
+                await subscribe_to(update, context, access, candidates[0])
+                return
             await tell_with_buttons(update, _("Which one?"), region_buttons(candidates, CB_SUBSCRIBE))
             return
         await subscribe_to(update, context, access, region)

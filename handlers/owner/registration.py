@@ -212,7 +212,14 @@ async def typed_ward(update: Update, context: BotContext) -> str | int:
     except InvalidInput as exc:
         await say(update, context, _(str(exc)))
         return ASK_WARD
-    if not regions.search_wards(province.id, text, limit=1):
+    matches = regions.search_wards(province.id, text, limit=2)
+    if len(matches) == 1:
+        # One ward matches what was typed: nothing to choose, so no button to tap.
+        draft_of(context)["ward"] = matches[0].id
+        chosen = _("Ward or commune: {ward}").format(ward=regions.label(matches[0].id))
+        await say(update, context, chosen + "\n\n" + _(Q_CATEGORY), category_keyboard(_))
+        return ASK_CATEGORY
+    if not matches:
         await say(
             update,
             context,
