@@ -68,7 +68,11 @@ def alert_due(visits: Sequence[Visit], capacity: int, alarm: CapacityAlarm | Non
 def capacity_alert_text(_: Gettext, lang: str, venue: Venue, present: int, capacity: int) -> str:
     return "\n".join(
         [
-            _("⚠️ {venue} is full: {present} people inside now, capacity {capacity}.").format(
+            _.ngettext(
+                "⚠️ {venue} is full: {present} person inside now, capacity {capacity}.",
+                "⚠️ {venue} is full: {present} people inside now, capacity {capacity}.",
+                present,
+            ).format(
                 venue=venue.name, present=format_number(present, lang), capacity=format_number(capacity, lang)
             ),
             _(

@@ -170,8 +170,10 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
             region=report.region_name, date=day.strftime("%d/%m/%Y")
         ),
         "",
-        _(
-            "On {d}, {region} had {total} QR check-in points, {change} compared with {p} ({new} new; 7-day average of new points: {avg})."
+        _.ngettext(
+            "On {d}, {region} had {total} QR check-in point, {change} compared with {p} ({new} new; 7-day average of new points: {avg}).",
+            "On {d}, {region} had {total} QR check-in points, {change} compared with {p} ({new} new; 7-day average of new points: {avg}).",
+            report.venues_total,
         ).format(
             d=d,
             region=report.region_name,
@@ -221,7 +223,11 @@ def render_report(report: RegionReport, _: Gettext, lang: str) -> str:
         lines += ["", _("Most check-ins:")]
         for rank, child in enumerate(report.children, start=1):
             lines.append(
-                _("{rank}. {name}: {checkins} scans, {share}% of points scanned").format(
+                _.ngettext(
+                    "{rank}. {name}: {checkins} scan, {share}% of points scanned",
+                    "{rank}. {name}: {checkins} scans, {share}% of points scanned",
+                    child.checkins,
+                ).format(
                     rank=rank,
                     name=child.name,
                     checkins=n(child.checkins),

@@ -380,7 +380,7 @@ async def test_subscribe_by_button_and_by_name_then_the_morning_report(bot: BotH
     assert await bot.container.officials.morning_reports.queue(day) == 0, "nobody gets the same report twice"
     city = await bot.repos.outbox.get(f"official-report:{OFFICIAL}:vn/1:2026-11-19")
     assert city is not None and city["kind"] == "official-report" and city["chat_id"] == OFFICIAL
-    assert "On 19/11, Thành phố Hà Nội had 1 QR check-in points" in city["text"]
+    assert "On 19/11, Thành phố Hà Nội had 1 QR check-in point," in city["text"]
     ward = await bot.repos.outbox.get(f"official-report:{WARD_OFFICIAL}:vn/1/4:2026-11-19")
     assert ward is not None and "Đến ngày 19/11, Phường Ba Đình có 1 địa điểm quét mã QR" in ward["text"]
     assert await bot.repos.outbox.get(f"official-report:{ADMIN}:vn:2026-11-19") is not None
@@ -424,6 +424,21 @@ async def test_a_subscription_outside_the_new_scope_is_skipped(bot: BotHarness) 
 
 
 # ---- Inactive venues -----------------------------------------------------------------------------------
+
+
+async def test_english_counts_of_one_read_in_the_singular(bot: BotHarness) -> None:
+    venue = await make_venue(bot, "Quán Một")
+    bot.clock.advance(timedelta(days=2))
+    await bot.send(OFFICIAL, "/language")
+    await become_official(bot, OFFICIAL, "Hà Nội")
+    await bot.press(OFFICIAL, "lang:en")
+    said = "\n".join(texts(await bot.send(OFFICIAL, "/inactive 1")))
+    assert "1 venue in Thành phố Hà Nội registered at least 1 day ago had no scan in the last day." in said
+    await scan(bot, CITIZEN, venue)
+    day = bot.today().isoformat()
+    calls = await bot.send(OFFICIAL, f"/trace {venue.code} {day} 00:00 {day} 23:59")
+    captions = [str(call.params.get("caption")) for call in calls if call.method == "sendDocument"]
+    assert any(caption.startswith("1 visit at Quán Một") and "overlaps" in caption for caption in captions)
 
 
 async def test_inactive_venues_with_a_csv_that_cannot_run_formulas(bot: BotHarness) -> None:

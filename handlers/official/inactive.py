@@ -43,15 +43,24 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
     venues = found.venues
     if not venues:
         await message.reply_text(
-            _(
-                "Every venue in {region} registered at least {days} days ago had a scan in the last {days} days."
+            _.ngettext(
+                "Every venue in {region} registered at least {days} day ago had a scan in the last day.",
+                "Every venue in {region} registered at least {days} days ago had a scan in the last {days} days.",
+                days,
             ).format(region=label, days=days)
         )
         return
     lines = [
-        _(
-            "{count} venues in {region} registered at least {days} days ago had no scan in the last {days} days."
-        ).format(count=format_number(len(venues), context.lang), region=label, days=days),
+        _.ngettext(
+            "{count} venue in {region} registered at least {days_ago} had no scan in {last_days}.",
+            "{count} venues in {region} registered at least {days_ago} had no scan in {last_days}.",
+            len(venues),
+        ).format(
+            count=format_number(len(venues), context.lang),
+            region=label,
+            days_ago=_.ngettext("{n} day ago", "{n} days ago", days).format(n=days),
+            last_days=_.ngettext("the last day", "the last {n} days", days).format(n=days),
+        ),
         "",
     ]
     for venue in venues[:SHOWN_INACTIVE]:
@@ -70,5 +79,9 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
     await message.reply_document(
         document=document,
         filename=filename,
-        caption=_("Venues without scans in the last {days} days: {region}").format(days=days, region=label),
+        caption=_.ngettext(
+            "Venues without scans in the last day: {region}",
+            "Venues without scans in the last {days} days: {region}",
+            days,
+        ).format(days=days, region=label),
     )

@@ -38,8 +38,10 @@ async def trace_command(update: Update, context: BotContext, access: Access) -> 
     await message.reply_document(
         document=document,
         filename=f"trace-{trace.venue.code}-{window.start.astimezone(tz):%Y%m%d-%H%M}.csv",
-        caption=_(
-            "{count} visits at {venue} overlap {window}. This look-up was recorded in the audit log."
+        caption=_.ngettext(
+            "{count} visit at {venue} overlaps {window}. This look-up was recorded in the audit log.",
+            "{count} visits at {venue} overlap {window}. This look-up was recorded in the audit log.",
+            len(trace.visits),
         ).format(count=format_number(len(trace.visits), context.lang), venue=where, window=window.local(tz)),
     )
 
