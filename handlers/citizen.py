@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.app.context import BotContext
 from bot.checkins import CheckinOutcome, History, InactiveVenue, NotRecorded, Recorded, UnknownVenue
 from bot.i18n import Gettext
-from bot.payload import normalize_code
+from bot.payload import CODE_ALPHABET, CODE_LENGTH, normalize_code
 from handlers import health
 from handlers.common import tell_outcome
 from storage.models import Visit
@@ -58,7 +58,11 @@ def confirmation_text(
     return text
 
 
-def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome) -> str:
+def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome, typed: bool = False) -> str:
+    if isinstance(outcome, UnknownVenue) and typed:
+        return _(
+            "No QuetMa venue has the code {code}. Please check the 8 characters printed under the QR."
+        ).format(code=outcome.code)
     if isinstance(outcome, UnknownVenue):
         return _("This QR code does not belong to any QuetMa venue. Please check the poster.")
     if isinstance(outcome, NotRecorded):
@@ -72,7 +76,7 @@ def outcome_text(_: Gettext, context: BotContext, outcome: CheckinOutcome) -> st
     )
 
 
-async def check_in(message: Message, context: BotContext, code: str) -> None:
+async def check_in(message: Message, context: BotContext, code: str, *, typed: bool = False) -> None:
     """Check the sender in at a venue code and answer (the entry for scans and typed codes)."""
     user = message.from_user
     if user is None:
@@ -80,7 +84,7 @@ async def check_in(message: Message, context: BotContext, code: str) -> None:
     _ = context.gettext
     outcome = await context.checkins.record(user.id, code)
     if not isinstance(outcome, Recorded):
-        await message.reply_text(outcome_text(_, context, outcome))
+        await message.reply_text(outcome_text(_, context, outcome, typed))
         return
     await message.reply_text(outcome_text(_, context, outcome), reply_markup=visit_keyboard(_, outcome.visit))
     if outcome.ask_health_declaration:
@@ -100,7 +104,24 @@ async def checkin_command(update: Update, context: BotContext) -> None:
             _("Send the 8-character code printed under the QR, for example: /checkin K7Q2XH4M")
         )
         return
-    await check_in(message, context, code)
+    await check_in(message, context, code, typed=True)
+
+
+async def typed_code(update: Update, context: BotContext) -> None:
+    """Just the code, typed on its own (K7Q2XH4M, or k7q2 xh4m): a check-in like /checkin CODE."""
+    message = update.effective_message
+    code = normalize_code(message.text or "") if message is not None else None
+    if message is None or code is None:
+        return
+    await check_in(message, context, code, typed=True)
+
+
+def register_typed_codes(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After every conversation (a typed answer there is an answer, not a check-in), before the catch-alls."""
+    shaped = filters.Regex(rf"(?i)^\s*([{CODE_ALPHABET.lower()}{CODE_ALPHABET}][\s-]?){{{CODE_LENGTH}}}\s*$")
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & shaped, typed_code)
+    )
 
 
 async def checkout_command(update: Update, context: BotContext) -> None:

@@ -18,6 +18,7 @@ from tests.botapi import BotApiDouble
 from tests.harness import BotHarness, button_data, buttons, texts
 
 CITIZEN = 5001
+OWNER = 5100
 OTHER = 5002
 
 
@@ -215,8 +216,30 @@ async def test_checkin_by_typed_code(bot: BotHarness) -> None:
     bad = texts(await bot.send(OTHER, "/checkin 12"))
     assert any("/checkin" in t for t in bad)
     unknown = texts(await bot.send(OTHER, "/checkin ZZZZZZZZ"))
-    assert any("không thuộc" in t for t in unknown)
+    assert any("Không có địa điểm QuetMa nào có mã ZZZZZZZZ" in t for t in unknown), "a typed code, not a QR"
     assert await visit_count(bot) == 1
+
+
+async def test_just_the_code_typed_on_its_own_checks_in(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    said = texts(await bot.send(CITIZEN, venue.code))
+    assert any(venue.name in t and "✅" in t for t in said)
+    said = texts(await bot.send(OTHER, f"  {venue.code[:4].lower()}-{venue.code[4:].lower()} "))
+    assert any(venue.name in t and "✅" in t for t in said)
+    assert await visit_count(bot) == 2
+    unknown = texts(await bot.send(OTHER, "ZZZZZZZZ"))
+    assert any("ZZZZZZZZ" in t for t in unknown)
+    chatter = texts(await bot.send(OTHER, "xin chào"))
+    assert any("/checkin" in t for t in chatter), "other text still gets the friendly how-to"
+    assert await visit_count(bot) == 2
+
+
+async def test_a_code_shaped_answer_inside_a_conversation_is_an_answer(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    await bot.send(OWNER, "/newvenue", language_code="en")
+    said = texts(await bot.send(OWNER, venue.code, language_code="en"))
+    assert any("2/6" in t for t in said), "the venue's name, not a check-in"
+    assert await visit_count(bot) == 0
 
 
 async def test_history_lists_the_last_14_days_in_local_time(bot: BotHarness) -> None:

@@ -141,6 +141,7 @@ def build_application(
     assert isinstance(app, QuetmaApplication)  # noqa: S101 - application_class above
     for register in AUDIENCES:
         register(app)
+    citizen.register_typed_codes(app)
     common.register_fallbacks(app)
     return app
 
