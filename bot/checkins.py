@@ -82,7 +82,7 @@ CheckinOutcome = UnknownVenue | InactiveVenue | Recorded | NotRecorded
 
 @dataclass(frozen=True)
 class PartyGrown:
-    """One more person counted in a visit."""
+    """One more (or, taking back a mistake, one fewer) person counted in a visit."""
 
     visit: Visit
     venue: Venue | None  # None once the venue is gone
@@ -167,6 +167,13 @@ class Checkins:
         if venue is not None:  # one more person present: the capacity alert and the like
             await self._after(Arrival(venue, visit, now, added_person=True))
         return PartyGrown(visit, venue)
+
+    async def remove_person(self, user_id: int, visit_id: str) -> PartyGrown | None:
+        """Take back a "+1" pressed by mistake in a person's own open visit; None when there is none to take back."""
+        visit = await self.visits.remove_person(visit_id, user_id, self.clock.now())
+        if visit is None:
+            return None
+        return PartyGrown(visit, await self.venues.get(visit.venue_code))
 
     async def declare_health(self, user_id: int, visit_id: str, answers: HealthAnswers | None) -> Declaration:
         """Store a visit's health declaration (None: skipped); it is taken once."""

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 CB_CHECKOUT = "v:out:"
 CB_PLUS_ONE = "v:plus:"
+CB_MINUS_ONE = "v:minus:"
 CB_HISTORY = "v:hist"
 CB_FORGET_YES = "v:forget:yes"
 CB_FORGET_NO = "v:forget:no"
@@ -31,12 +32,12 @@ def local_time(context: BotContext, visit: Visit, *, with_date: bool = False) ->
 
 
 def visit_keyboard(_: Gettext, visit: Visit) -> InlineKeyboardMarkup:
+    party = [InlineKeyboardButton(_("+1 person"), callback_data=f"{CB_PLUS_ONE}{visit.id}")]
+    if visit.party > 1:  # a "+1" pressed by mistake can be taken back
+        party.append(InlineKeyboardButton(_("−1 person"), callback_data=f"{CB_MINUS_ONE}{visit.id}"))
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(_("Check out"), callback_data=f"{CB_CHECKOUT}{visit.id}"),
-                InlineKeyboardButton(_("+1 person"), callback_data=f"{CB_PLUS_ONE}{visit.id}"),
-            ],
+            [InlineKeyboardButton(_("Check out"), callback_data=f"{CB_CHECKOUT}{visit.id}"), *party],
             [InlineKeyboardButton(_("My visits"), callback_data=CB_HISTORY)],
         ]
     )
@@ -179,6 +180,26 @@ async def plus_one_button(update: Update, context: BotContext) -> None:
     )
 
 
+async def minus_one_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or query.data is None or user is None:
+        return
+    _ = context.gettext
+    shrunk = await context.checkins.remove_person(user.id, query.data.removeprefix(CB_MINUS_ONE))
+    if shrunk is None:
+        await query.answer(_("Nothing to take back: the visit has ended, or only you are counted."))
+        return
+    visit = shrunk.visit
+    await tell_outcome(
+        query,
+        context,
+        confirmation_text(_, context, visit, shrunk.venue.address if shrunk.venue else "", continued=False),
+        reply_markup=visit_keyboard(_, visit),
+        notice=_.ngettext("👥 {n} person", "👥 {n} people", visit.party).format(n=visit.party),
+    )
+
+
 def history_text(_: Gettext, context: BotContext, history: History) -> str:
     if not history.visits:
         return _("You have no check-ins in the last {days} days.").format(days=history.days)
@@ -279,6 +300,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.CONTACT, shared_contact))
     app.add_handler(CallbackQueryHandler(checkout_button, pattern=f"^{CB_CHECKOUT}"))
     app.add_handler(CallbackQueryHandler(plus_one_button, pattern=f"^{CB_PLUS_ONE}"))
+    app.add_handler(CallbackQueryHandler(minus_one_button, pattern=f"^{CB_MINUS_ONE}"))
     app.add_handler(CallbackQueryHandler(send_history, pattern=f"^{CB_HISTORY}$"))
     app.add_handler(CallbackQueryHandler(forget_answer, pattern="^v:forget:"))
     health.register(app)

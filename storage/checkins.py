@@ -293,6 +293,30 @@ class CheckinRepo:
         )
         return visit_from_doc(doc)
 
+    async def remove_person(self, visit_id: str, user_id: int, now: datetime) -> Visit | None:
+        """Take back a person added by mistake: the party shrinks by one, never below the person."""
+        oid = _object_id(visit_id)
+        if oid is None:
+            return None
+        doc = await update_and_fetch(
+            self._visits,
+            {
+                "_id": oid,
+                "user_id": user_id,
+                "party": {"$gt": 1},
+                "checkout_at": None,
+                "auto_checkout_at": {"$gt": now},
+            },
+            {"$inc": {"party": -1}},
+        )
+        if doc is None:
+            return None
+        taken_back = {field: -amount for field, amount in venue_day_person_inc(doc["hour"]).items()}
+        await self._venue_days.update_one(
+            {"_id": venue_day_id(doc["venue_code"], doc["day"])}, {"$inc": taken_back}
+        )
+        return visit_from_doc(doc)
+
     async def record_health(
         self, visit_id: str, user_id: int, answers: HealthAnswers, *, skipped: bool
     ) -> Visit | None:

@@ -192,6 +192,26 @@ async def test_visit_ends_by_itself_after_auto_checkout(bot: BotHarness) -> None
     assert any("chưa check-in" in t for t in said)
 
 
+async def test_a_plus_one_pressed_by_mistake_can_be_taken_back(bot: BotHarness) -> None:
+    venue = await make_venue(bot)
+    calls = await scan(bot, CITIZEN, venue)
+    assert not any("−1" in label for label, _ in buttons(calls[-1])), "nothing to take back yet"
+    calls = await bot.press(CITIZEN, button_data(calls, "+1"))
+    calls = await bot.press(CITIZEN, button_data(calls, "+1"))
+    minus = button_data(calls, "−1")
+    assert minus.startswith("v:minus:")
+    await bot.press(OTHER, minus)  # someone else's visit: nothing changes
+    assert (await bot.repos.db["visits"].find_one({}))["party"] == 3
+    calls = await bot.press(CITIZEN, minus)
+    assert (await bot.repos.db["visits"].find_one({}))["party"] == 2
+    assert (await bot.repos.checkins.venue_day(venue.code, bot.today().isoformat())).people == 2
+    await bot.press(CITIZEN, minus)
+    said = texts(await bot.press(CITIZEN, minus))
+    assert any("Không có gì để bớt" in t for t in said), "never below the person who scanned"
+    assert (await bot.repos.db["visits"].find_one({}))["party"] == 1
+    assert (await bot.repos.checkins.venue_day(venue.code, bot.today().isoformat())).people == 1
+
+
 async def test_plus_one_counts_people_up_to_ten(bot: BotHarness) -> None:
     venue = await make_venue(bot)
     calls = await scan(bot, CITIZEN, venue)
