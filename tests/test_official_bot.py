@@ -468,16 +468,22 @@ async def test_inactive_venues_with_a_csv_that_cannot_run_formulas(bot: BotHarne
         "Phường, xã",
         "Ngày đăng ký",
         "Ngày có lượt quét gần nhất",
+        "Đã từng có lượt quét",
         "Liên lạc được với chủ",
+        "Tính đến ngày",
     ]
     by_code = {row[0]: row for row in rows[1:]}
     assert set(by_code) == {quiet.code, lapsed.code}
     assert by_code[quiet.code][1] == '\'=HYPERLINK("http://evil";"x")'
     assert by_code[lapsed.code][1] == "'+Cà phê Góc Phố"
     assert by_code[quiet.code][3] == "Phường Ba Đình, Thành phố Hà Nội"
-    assert by_code[quiet.code][4] == "2026-11-19" and by_code[quiet.code][5] == "chưa có"
+    # Every column holds one kind of value: a date or nothing, yes or no, the day the list counts from.
+    assert by_code[quiet.code][4] == "2026-11-19" and by_code[quiet.code][5] == ""
     assert by_code[lapsed.code][5] == "2026-11-20"
-    assert (by_code[quiet.code][6], by_code[lapsed.code][6]) == ("có", "không")
+    assert (by_code[quiet.code][6], by_code[lapsed.code][6]) == ("không", "có")
+    assert (by_code[quiet.code][7], by_code[lapsed.code][7]) == ("có", "không")
+    assert {row[8] for row in by_code.values()} == {bot.today().isoformat()}
+    assert f"Tính đến hôm nay, {bot.today():%d/%m/%Y}" in summary
     week = texts(await bot.send(OFFICIAL, "/inactive 7"))
     assert any("Mọi địa điểm" in t for t in week), "nothing was registered 7 days ago"
     assert any("1 đến 90" in t for t in texts(await bot.send(OFFICIAL, "/inactive 0")))

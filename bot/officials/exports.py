@@ -7,7 +7,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Gettext
@@ -43,7 +43,9 @@ INACTIVE_HEADER = (
     N_("Ward"),
     N_("Registered on"),
     N_("Last check-in"),
+    N_("Ever scanned"),
     N_("Owner reachable"),
+    N_("As of"),
 )
 
 
@@ -141,9 +143,15 @@ def trace_csv(
 
 
 def inactive_csv(
-    _: Gettext, regions: RegionCatalogue, venues: Sequence[Venue], reachable: dict[int, bool]
+    _: Gettext,
+    regions: RegionCatalogue,
+    venues: Sequence[Venue],
+    reachable: dict[int, bool],
+    as_of: date,
 ) -> bytes:
-    """One row per venue without scans: code, name, address, ward, dates, whether the owner can be reached."""
+    """One row per venue without scans: code, name, address, ward, dates (the last check-in empty when
+    there never was one), whether it ever scanned, whether the owner can be reached, and the day the
+    list counts from (the chat's /inactive counts as of today, the report as of its own day)."""
     rows = [
         [
             venue.code,
@@ -151,8 +159,10 @@ def inactive_csv(
             venue.address,
             region_label(regions, venue.region_id),
             venue.created_day,
-            venue.last_checkin_day or _("never"),
+            venue.last_checkin_day or "",
+            _yes_no(_, venue.last_checkin_day is not None),
             _yes_no(_, venue.owner_id is not None and reachable.get(venue.owner_id, False)),
+            as_of.isoformat(),
         ]
         for venue in venues
     ]

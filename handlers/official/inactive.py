@@ -61,6 +61,9 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
             days_ago=_.ngettext("{n} day ago", "{n} days ago", days).format(n=days),
             last_days=_.ngettext("the last day", "the last {n} days", days).format(n=days),
         ),
+        _("Counted as of today, {day}; the daily report counts as of the day it reports on.").format(
+            day=found.day.strftime("%d/%m/%Y")
+        ),
         "",
     ]
     for venue in venues[:SHOWN_INACTIVE]:
@@ -72,7 +75,7 @@ async def inactive_command(update: Update, context: BotContext, access: Access) 
     await message.reply_text(fit_message("\n".join(lines)))
     reachable = await inactive.owners_reachable(venues)
     # Hundreds of thousands of rows for a whole city: built (and zipped if too big) off the event loop.
-    document = await asyncio.to_thread(inactive_csv, _, context.regions, venues, reachable)
+    document = await asyncio.to_thread(inactive_csv, _, context.regions, venues, reachable, found.day)
     filename, document = await asyncio.to_thread(
         fit_document, f"inactive-{region.id.replace('/', '-')}-{found.day.isoformat()}.csv", document
     )

@@ -173,8 +173,8 @@ async def owners_reachable(container: Container, venues: Sequence[Venue]) -> dic
 def follow_up_csv(
     container: Container, _: Gettext, venues: Sequence[Venue], reachable: dict[int, bool]
 ) -> bytes:
-    """The same formula-safe CSV the chat sends."""
-    return inactive_csv(_, container.regions, venues, reachable)
+    """The same formula-safe CSV the chat sends, counted as of today like the chat's /inactive."""
+    return inactive_csv(_, container.regions, venues, reachable, today(container))
 
 
 async def record_export(container: Container, actor: Actor, region_id: str, rows: int, days: int) -> None:
